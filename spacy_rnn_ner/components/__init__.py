@@ -1,0 +1,1 @@
+"""spaCy pipeline components. Modules here must not import torch at import time."""

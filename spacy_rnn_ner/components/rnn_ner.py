@@ -1,0 +1,288 @@
+"""The `rnn_ner` component: BiRNN-CRF named entity recognition.
+
+This module is imported by spaCy whenever a pipeline is created (through our
+`spacy_factories` entry point), so it must stay light: torch is only imported
+by the model builders and decoding functions, when a model is used.
+"""
+from itertools import islice
+from typing import Any, Callable, Dict, Iterable, List, Optional
+
+import numpy
+import srsly
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc, Span
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.training.iob_utils import biluo_tags_to_spans
+from spacy.util import registry
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, Optimizer, set_dropout_rate
+from thinc.types import Floats2d
+
+from .. import tags as tagging
+
+CONFIDENCE_ATTR = "confidence"
+
+DEFAULT_MODEL_CONFIG = """
+[model]
+@architectures = "spacy_rnn_ner.BiRNNTagger.v1"
+hidden_width = 256
+depth = 1
+rnn_type = "lstm"
+dropout = 0.5
+decoder = "crf"
+window_size = 512
+window_overlap = 64
+batch_tokens = 32768
+
+[model.tok2vec]
+@architectures = "spacy_rnn_ner.CharCNNEmbed.v1"
+width = 128
+attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
+rows = [10000, 2000, 4000, 1000]
+include_static_vectors = false
+char_width = 30
+char_filters = 50
+char_window_widths = [3]
+max_chars = 20
+n_chars = 512
+"""
+DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
+
+
+@Language.factory(
+    "rnn_ner",
+    assigns=["doc.ents", "token.ent_iob", "token.ent_type", f"span._.{CONFIDENCE_ATTR}"],
+    default_config={
+        "model": DEFAULT_MODEL,
+        "tag_scheme": "BILUO",
+        "scorer": {"@scorers": "spacy.ner_scorer.v1"},
+    },
+    default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
+)
+def make_rnn_ner(
+    nlp: Language,
+    name: str,
+    model: Model[List[Doc], List[Floats2d]],
+    tag_scheme: str,
+    scorer: Optional[Callable],
+) -> "RNNEntityRecognizer":
+    """Create an `rnn_ner` component: a BiRNN tagger with a CRF decoder.
+
+    model (Model[List[Doc], List[Floats2d]]): A tagger scoring tags per token,
+        such as spacy_rnn_ner.BiRNNTagger.v1.
+    tag_scheme (str): "BILUO" or "BIO".
+    scorer (Optional[Callable]): The scoring method; defaults to spaCy's ents scorer.
+    """
+    return RNNEntityRecognizer(nlp.vocab, model, name, tag_scheme=tag_scheme, scorer=scorer)
+
+
+class RNNEntityRecognizer(TrainablePipe):
+    """Tag entities with a BiRNN and a linear-chain CRF, writing `doc.ents`.
+
+    Each predicted entity's probability under the CRF (the marginal probability
+    of its exact tag sequence) is available as `span._.confidence`.
+    """
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model,
+        name: str = "rnn_ner",
+        *,
+        tag_scheme: str = "BILUO",
+        scorer: Optional[Callable] = None,
+    ) -> None:
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.scorer = scorer
+        self.cfg: Dict[str, Any] = {"labels": [], "tag_scheme": tagging.validate_scheme(tag_scheme)}
+        self._space_penalty: Optional[numpy.ndarray] = None
+        if not Span.has_extension(CONFIDENCE_ATTR):
+            Span.set_extension(CONFIDENCE_ATTR, default=None)
+
+    @property
+    def labels(self) -> tuple:
+        return tuple(self.cfg["labels"])
+
+    @property
+    def tag_names(self) -> List[str]:
+        return tagging.make_tag_names(self.labels, self.cfg["tag_scheme"])
+
+    @property
+    def label_data(self) -> List[str]:
+        return list(self.labels)
+
+    def add_label(self, label: str) -> int:
+        """Add an entity label before initialization. Returns 1 if added, 0 if known."""
+        if not isinstance(label, str):
+            raise ValueError(f"Entity labels must be strings, got {label!r}.")
+        if label in self.cfg["labels"]:
+            return 0
+        from ..models.birnn import has_encoder
+
+        if has_encoder(self.model):
+            raise ValueError(
+                f"Cannot add label '{label}' to '{self.name}' after initialization: "
+                "its output layer is sized for the labels it was initialized with."
+            )
+        self.cfg["labels"].append(label)
+        self.vocab.strings.add(label)
+        return 1
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[List[str]] = None,
+    ) -> None:
+        """Collect labels from the examples (or take `labels`) and build the model."""
+        validate_get_examples(get_examples, f"{type(self).__name__}.initialize")
+        if labels is not None:
+            for label in labels:
+                self.add_label(label)
+        else:
+            for example in get_examples():
+                for ent in example.reference.ents:
+                    self.add_label(ent.label_)
+        if not self.labels:
+            raise ValueError(
+                f"'{self.name}' found no entity labels: the training examples have no "
+                "doc.ents and no labels were given in [initialize.components]."
+            )
+        self._build_encoder()
+        sample = [eg.predicted for eg in islice(get_examples(), 10)]
+        self.model.initialize(X=sample)
+
+    def _build_encoder(self) -> None:
+        self._space_penalty = None
+        from ..models.birnn import build_encoder
+
+        tag_names = self.tag_names
+        constraints = tagging.transition_constraints(tag_names, self.cfg["tag_scheme"])
+        build_encoder(self.model, len(tag_names), constraints)
+
+    def predict(self, docs: Iterable[Doc]) -> List[Any]:
+        """Decode the best tag sequence of each doc, with path marginals."""
+        from ..models.birnn import decode
+
+        docs = list(docs)
+        if not any(len(doc) for doc in docs):
+            return [None for _ in docs]
+        scores = self.model.predict(docs)
+        if self._space_penalty is None:
+            penalty = tagging.whitespace_penalty(self.tag_names, self.cfg["tag_scheme"])
+            self._space_penalty = self.model.ops.asarray1f(penalty)
+        for doc, doc_scores in zip(docs, scores):
+            _forbid_entity_edges_on_space(doc, doc_scores, self._space_penalty)
+        return decode(self.model, scores)
+
+    def set_annotations(self, docs: Iterable[Doc], decoded: List[Any]) -> None:
+        """Write the predicted entities to doc.ents, with span._.confidence."""
+        tag_names = self.tag_names
+        scheme = self.cfg["tag_scheme"]
+        for doc, result in zip(docs, decoded):
+            if result is None or len(doc) == 0:
+                doc.ents = []
+                continue
+            biluo = tagging.tags_to_biluo([tag_names[i] for i in result.tags], scheme)
+            spans = biluo_tags_to_spans(doc, biluo)
+            doc.ents = spans
+            if spans:
+                # log P(span) = unary[s] + sum(pairwise[t] - unary[t], s <= t < e-1)
+                steps = numpy.concatenate([[0.0], numpy.cumsum(result.pairwise - result.unary[:-1])])
+                for span in doc.ents:
+                    log_prob = result.unary[span.start] + steps[span.end - 1] - steps[span.start]
+                    span._.set(CONFIDENCE_ATTR, float(numpy.exp(min(0.0, log_prob))))
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Optimizer] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """Learn from a batch of examples: CRF loss, backprop, and an optimizer step."""
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, f"{type(self).__name__}.update")
+        if not any(len(eg.predicted) for eg in examples):
+            return losses
+        set_dropout_rate(self.model, drop)
+        scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
+        loss, d_scores = self.get_loss(examples, scores)
+        backprop(d_scores)
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def get_loss(self, examples: Iterable[Example], scores: List[Floats2d]):
+        """CRF negative log-likelihood of the gold entities and its gradient.
+
+        Tokens whose gold annotation is missing or misaligned are marginalised.
+        """
+        from ..models.birnn import tagging_loss
+
+        examples = list(examples)
+        validate_examples(examples, f"{type(self).__name__}.get_loss")
+        tag_names = self.tag_names
+        scheme = self.cfg["tag_scheme"]
+        masks = [tagging.gold_tag_mask(eg.get_aligned_ner(), tag_names, scheme) for eg in examples]
+        return tagging_loss(self.model, scores, masks)
+
+    # Serialization: the torch layer's shapes come from the stored labels, so
+    # it is rebuilt from cfg before the weights are loaded.
+
+    def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
+        self._validate_serialization_attrs()
+        data = {"cfg": srsly.json_dumps(self.cfg), "model": self.model.to_bytes()}
+        return srsly.msgpack_dumps(data)
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "RNNEntityRecognizer":
+        self._validate_serialization_attrs()
+        data = srsly.msgpack_loads(bytes_data)
+        self.cfg.update(srsly.json_loads(data["cfg"]))
+        self._load_model(data["model"])
+        return self
+
+    def to_disk(self, path, *, exclude: Iterable[str] = tuple()) -> None:
+        from spacy.util import ensure_path
+
+        path = ensure_path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(path / "cfg", self.cfg)
+        self.model.to_disk(path / "model")
+
+    def from_disk(self, path, *, exclude: Iterable[str] = tuple()) -> "RNNEntityRecognizer":
+        from spacy.util import ensure_path
+
+        path = ensure_path(path)
+        cfg_path = path / "cfg"
+        model_path = path / "model"
+        for required in (cfg_path, model_path):
+            if not required.exists():
+                raise ValueError(f"Cannot load '{self.name}': missing file {required}.")
+        self.cfg.update(srsly.read_json(cfg_path))
+        self._load_model(model_path.read_bytes())
+        return self
+
+    def _load_model(self, model_bytes: bytes) -> None:
+        if self.labels:
+            self._build_encoder()
+        try:
+            self.model.from_bytes(model_bytes)
+        except ValueError as err:
+            raise ValueError(f"Cannot load the weights of '{self.name}': {err}") from err
+
+
+def _forbid_entity_edges_on_space(doc: Doc, scores: Floats2d, penalty: numpy.ndarray) -> None:
+    """Whitespace tokens may sit inside an entity but never start or end one."""
+    spaces = numpy.flatnonzero(doc.to_array("IS_SPACE"))
+    if len(spaces):
+        scores[spaces] += penalty

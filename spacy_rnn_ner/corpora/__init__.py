@@ -1,0 +1,1 @@
+"""Corpus readers registered for `spacy train`."""

@@ -1,0 +1,271 @@
+"""The BiRNN tagger: any tok2vec, a bidirectional LSTM/GRU over each document,
+and per-token tag scores, with a CRF (or softmax) decoder.
+
+Documents longer than `window_size` tokens are read in overlapping windows;
+each window contributes the scores of its central tokens, so context is kept
+at the seams and decoding still runs over the whole document.
+"""
+from typing import Any, Callable, List, NamedTuple, Optional, Sequence, Tuple
+
+import numpy
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import ArgsKwargs, Model
+from thinc.types import Floats2d
+
+from .torch_bridge import length_sorted_chunks, torch_module, wrap_module
+
+DECODERS = ("crf", "softmax")
+
+
+@registry.architectures("spacy_rnn_ner.BiRNNTagger.v1")
+def build_birnn_tagger(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    hidden_width: int = 256,
+    depth: int = 1,
+    rnn_type: str = "lstm",
+    dropout: Optional[float] = 0.5,
+    decoder: str = "crf",
+    window_size: int = 512,
+    window_overlap: int = 64,
+    batch_tokens: int = 32768,
+    nO: Optional[int] = None,
+) -> Model[List[Doc], List[Floats2d]]:
+    """Score tags for each token with a bidirectional RNN over the whole document.
+
+    tok2vec (Model[List[Doc], List[Floats2d]]): Token features: our char CNN
+        embedder, any spaCy tok2vec, or a Tok2VecListener.
+    hidden_width (int): Units per direction.
+    depth (int): Number of stacked bidirectional layers.
+    rnn_type (str): "lstm" or "gru".
+    dropout (Optional[float]): Dropout on the RNN's inputs and outputs. None
+        follows the `[training] dropout` setting instead.
+    decoder (str): "crf" for a linear-chain CRF, "softmax" for per-token
+        probabilities (decoded under the same tag-scheme constraints).
+    window_size (int): Documents longer than this are read in windows.
+    window_overlap (int): Context tokens on each side of a window that only
+        provide context to the window's central tokens.
+    batch_tokens (int): Upper bound on padded tokens per RNN batch.
+    nO (Optional[int]): Number of tags; set by the component from its labels.
+    """
+    if rnn_type not in ("lstm", "gru"):
+        raise ValueError(f"Unknown rnn_type '{rnn_type}': expected 'lstm' or 'gru'.")
+    if decoder not in DECODERS:
+        raise ValueError(f"Unknown decoder '{decoder}': expected one of {', '.join(DECODERS)}.")
+    if window_size <= 2 * window_overlap:
+        raise ValueError(
+            f"window_size ({window_size}) must be larger than twice window_overlap ({window_overlap})."
+        )
+    return Model(
+        "birnn_tagger",
+        _forward,
+        init=_init,
+        layers=[tok2vec],
+        dims={"nO": nO, "nI": None},
+        attrs={
+            "hidden_width": hidden_width,
+            "depth": depth,
+            "rnn_type": rnn_type,
+            "fixed_dropout": dropout,
+            "dropout_rate": 0.0,
+            "decoder": decoder,
+            "window_size": window_size,
+            "window_overlap": window_overlap,
+            "batch_tokens": batch_tokens,
+        },
+    )
+
+
+def build_encoder(
+    model: Model, n_tags: int, constraints: Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]
+) -> None:
+    """Create the torch layer for n_tags tags, once the tag inventory is known.
+
+    Called by the component at `initialize` and before loading weights, so the
+    torch module's shapes always come from the stored labels.
+    """
+    if has_encoder(model):
+        if model.get_dim("nO") != n_tags:
+            raise ValueError(
+                f"The tagger was built for {model.get_dim('nO')} tags, not {n_tags}: "
+                "labels cannot change after initialization."
+            )
+        return
+    from .torch_modules import BiRNNEncoder
+
+    tok2vec = model.layers[0]
+    if not tok2vec.has_dim("nO") or tok2vec.get_dim("nO") is None:
+        raise ValueError("The tok2vec layer must declare its output width (nO).")
+    n_inputs = tok2vec.get_dim("nO")
+    allowed, allowed_start, allowed_end = constraints
+    module = BiRNNEncoder(
+        n_inputs,
+        model.attrs["hidden_width"],
+        n_tags,
+        depth=model.attrs["depth"],
+        rnn_type=model.attrs["rnn_type"],
+        use_crf=model.attrs["decoder"] == "crf",
+        allowed=allowed,
+        allowed_start=allowed_start,
+        allowed_end=allowed_end,
+    )
+    model.set_dim("nI", n_inputs)
+    model.set_dim("nO", n_tags)
+    model.layers.append(wrap_module(module))
+
+
+def has_encoder(model: Model) -> bool:
+    return len(model.layers) > 1
+
+
+def encoder_module(model: Model) -> Any:
+    """The BiRNNEncoder torch module (with the CRF, if any)."""
+    if not has_encoder(model):
+        raise ValueError("The tagger has no tag inventory yet: initialize the component first.")
+    return torch_module(model.layers[1])
+
+
+def _init(model: Model, X: Optional[List[Doc]] = None, Y: Optional[Any] = None) -> None:
+    model.layers[0].initialize(X=X)
+
+
+class Window(NamedTuple):
+    doc: int
+    start: int
+    end: int
+    keep_start: int  # first token whose scores this window provides
+    keep_end: int
+
+
+def plan_windows(lengths: Sequence[int], size: int, overlap: int) -> List[Window]:
+    """Cut each sequence into windows of at most `size` tokens.
+
+    Consecutive windows overlap by 2 * overlap tokens; every token is kept
+    from exactly one window, at least `overlap` tokens from that window's
+    inner edges where the sequence allows. Empty sequences get no window.
+    """
+    windows = []
+    stride = size - 2 * overlap
+    for doc_index, length in enumerate(lengths):
+        if length <= size:
+            if length > 0:
+                windows.append(Window(doc_index, 0, length, 0, length))
+            continue
+        keep_start = 0
+        while keep_start < length:
+            start = max(0, keep_start - overlap)
+            end = min(length, start + size)
+            keep_end = end if end == length else end - overlap
+            windows.append(Window(doc_index, start, end, keep_start, keep_end))
+            keep_start = keep_end
+    return windows
+
+
+def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:
+    tok2vec, encoder = model.layers[0], model.layers[1]
+    features, backprop_tok2vec = tok2vec(docs, is_train)
+    ops = model.ops
+    n_tags = model.get_dim("nO")
+    lengths = [len(doc) for doc in docs]
+    windows = plan_windows(lengths, model.attrs["window_size"], model.attrs["window_overlap"])
+    dropout = _dropout(model) if is_train else 0.0
+    scores = [ops.alloc2f(length, n_tags) for length in lengths]
+    chunk_backprops = []
+    for chunk in length_sorted_chunks([w.end - w.start for w in windows], model.attrs["batch_tokens"]):
+        members = [windows[i] for i in chunk]
+        inputs = [features[w.doc][w.start : w.end] for w in members]
+        window_lengths = ops.asarray1i([w.end - w.start for w in members])
+        padded = ops.pad(inputs)
+        args = ArgsKwargs(args=(padded, window_lengths), kwargs={"dropout": dropout})
+        padded_scores, backprop_chunk = encoder(args, is_train)
+        for i, window in enumerate(members):
+            lo, hi = window.keep_start - window.start, window.keep_end - window.start
+            scores[window.doc][window.keep_start : window.keep_end] = padded_scores[i, lo:hi]
+        chunk_backprops.append((members, padded.shape, backprop_chunk))
+
+    def backprop(d_scores: List[Floats2d]) -> List[Doc]:
+        d_features = [ops.alloc2f(*feature.shape) for feature in features]
+        for members, shape, backprop_chunk in chunk_backprops:
+            d_padded = ops.alloc3f(shape[0], shape[1], n_tags)
+            for i, window in enumerate(members):
+                lo, hi = window.keep_start - window.start, window.keep_end - window.start
+                d_padded[i, lo:hi] = d_scores[window.doc][window.keep_start : window.keep_end]
+            d_inputs = backprop_chunk(d_padded)
+            if d_inputs is None:
+                continue
+            for i, window in enumerate(members):
+                d_features[window.doc][window.start : window.end] += d_inputs[i, : window.end - window.start]
+        return backprop_tok2vec(d_features)
+
+    return scores, backprop
+
+
+def _dropout(model: Model) -> float:
+    fixed = model.attrs["fixed_dropout"]
+    return model.attrs["dropout_rate"] if fixed is None else fixed
+
+
+def tagging_loss(
+    model: Model, scores: List[Floats2d], gold_masks: List[numpy.ndarray]
+) -> Tuple[float, List[Floats2d]]:
+    """Sum of per-document NLLs and its gradient per token, averaged over tokens."""
+    import torch
+
+    module = encoder_module(model)
+    device = next(module.parameters()).device
+    ops = model.ops
+    n_tokens = max(1, sum(len(s) for s in scores))
+    d_scores = [ops.alloc2f(*s.shape) for s in scores]
+    total = 0.0
+    lengths = [len(s) for s in scores]
+    nonempty = [i for i, length in enumerate(lengths) if length]
+    for chunk in length_sorted_chunks([lengths[i] for i in nonempty], model.attrs["batch_tokens"]):
+        members = [nonempty[i] for i in chunk]
+        padded = torch.tensor(ops.to_numpy(ops.pad([scores[i] for i in members])), device=device)
+        padded.requires_grad_()
+        mask = torch.tensor(_pad_masks([gold_masks[i] for i in members]), device=device)
+        chunk_lengths = torch.tensor([lengths[i] for i in members], device=device)
+        loss = module.loss(padded, chunk_lengths, mask).sum()
+        (loss / n_tokens).backward()
+        grad = ops.asarray3f(padded.grad.cpu().numpy())
+        for row, i in enumerate(members):
+            d_scores[i] = grad[row, : lengths[i]]
+        total += float(loss.detach())
+    return total, d_scores
+
+
+class Decoded(NamedTuple):
+    tags: numpy.ndarray  # tag id per token
+    unary: numpy.ndarray  # log P(y_t = tags[t])
+    pairwise: numpy.ndarray  # log P(y_t = tags[t], y_t+1 = tags[t+1])
+
+
+def decode(model: Model, scores: List[Floats2d]) -> List[Decoded]:
+    """Decode the best valid tag path of each document, with path marginals."""
+    import torch
+
+    module = encoder_module(model)
+    device = next(module.parameters()).device
+    ops = model.ops
+    lengths = [len(s) for s in scores]
+    empty = numpy.zeros((0,), dtype="f")
+    results = [Decoded(numpy.zeros((0,), dtype="i"), empty, empty) for _ in scores]
+    nonempty = [i for i, length in enumerate(lengths) if length]
+    with torch.inference_mode():
+        for chunk in length_sorted_chunks([lengths[i] for i in nonempty], model.attrs["batch_tokens"]):
+            members = [nonempty[i] for i in chunk]
+            padded = torch.as_tensor(ops.to_numpy(ops.pad([scores[i] for i in members])), device=device)
+            chunk_lengths = torch.tensor([lengths[i] for i in members], device=device)
+            tags, unary, pairwise = (t.cpu().numpy() for t in module.decode(padded, chunk_lengths))
+            for row, i in enumerate(members):
+                n = lengths[i]
+                results[i] = Decoded(tags[row, :n], unary[row, :n], pairwise[row, : max(0, n - 1)])
+    return results
+
+
+def _pad_masks(masks: List[numpy.ndarray]) -> numpy.ndarray:
+    max_len = max(len(m) for m in masks)
+    padded = numpy.ones((len(masks), max_len, masks[0].shape[1]), dtype=bool)
+    for i, mask in enumerate(masks):
+        padded[i, : len(mask)] = mask
+    return padded

@@ -1,0 +1,121 @@
+"""CNN character features (Ma & Hovy 2016) combined with spaCy's hashed word features."""
+from typing import Dict, List, Tuple, Union
+
+import numpy
+from spacy.ml.models import MultiHashEmbed
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import ArgsKwargs, Model, concatenate
+from thinc.types import Floats2d, Ints1d, Ints2d
+
+from .torch_bridge import wrap_module
+
+PADDING_ID = 0
+N_DIRECT_CHARS = 256  # code points below this get their own id; others are hashed
+
+
+@registry.architectures("spacy_rnn_ner.CharCNNEmbed.v1")
+def build_char_cnn_embed(
+    width: int,
+    attrs: List[Union[str, int]],
+    rows: List[int],
+    include_static_vectors: bool = False,
+    char_width: int = 30,
+    char_filters: int = 50,
+    char_window_widths: List[int] = [3],
+    max_chars: int = 20,
+    n_chars: int = 512,
+) -> Model[List[Doc], List[Floats2d]]:
+    """Embed each token by hashed lexical features plus a character CNN.
+
+    The output for each token is the concatenation of spaCy's MultiHashEmbed
+    vector (`width` wide) and the max-pooled character convolutions
+    (`char_filters * len(char_window_widths)` wide). Usable as the `embed`
+    layer of `spacy.Tok2Vec.v2`, or as the tok2vec of `spacy_rnn_ner.BiRNNTagger.v1`.
+
+    width (int): The width of the hashed word features.
+    attrs (List[str]): Token attributes to hash, as for MultiHashEmbed.
+    rows (List[int]): Number of rows for each attribute's hash table.
+    include_static_vectors (bool): Whether to add the pipeline's static vectors.
+    char_width (int): The width of each character embedding.
+    char_filters (int): Number of filters for each convolution width.
+    char_window_widths (List[int]): Widths of the character windows convolved.
+    max_chars (int): Longer words keep their first and last max_chars // 2 characters.
+    n_chars (int): Size of the character table; rarer code points share rows by hashing.
+    """
+    words = MultiHashEmbed(
+        width=width, attrs=attrs, rows=rows, include_static_vectors=include_static_vectors
+    )
+    chars = char_cnn_features(
+        char_width=char_width,
+        n_filters=char_filters,
+        window_widths=char_window_widths,
+        max_chars=max_chars,
+        n_chars=n_chars,
+    )
+    model = concatenate(words, chars)
+    model.set_dim("nO", width + chars.get_dim("nO"))
+    return model
+
+
+def char_cnn_features(
+    char_width: int,
+    n_filters: int,
+    window_widths: List[int],
+    max_chars: int,
+    n_chars: int,
+) -> Model[List[Doc], List[Floats2d]]:
+    """The character CNN alone: one max-pooled feature vector per token."""
+    if not window_widths:
+        raise ValueError("char_window_widths must name at least one convolution width.")
+    if n_chars <= N_DIRECT_CHARS:
+        raise ValueError(f"n_chars must be larger than {N_DIRECT_CHARS}, got {n_chars}.")
+    from .torch_modules import CharCNN
+
+    module = CharCNN(n_chars, char_width, n_filters, window_widths)
+    return Model(
+        "char_cnn",
+        _char_cnn_forward,
+        layers=[wrap_module(module)],
+        attrs={"max_chars": max_chars, "n_chars": n_chars, "dropout_rate": 0.0},
+        dims={"nO": n_filters * len(window_widths)},
+    )
+
+
+def _char_cnn_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], callable]:
+    lengths = [len(doc) for doc in docs]
+    n_out = model.get_dim("nO")
+    if sum(lengths) == 0:
+        return [model.ops.alloc2f(0, n_out) for _ in docs], lambda d_outputs: []
+    char_ids, token_types = docs_to_char_ids(docs, model.attrs["max_chars"], model.attrs["n_chars"])
+    dropout = model.attrs["dropout_rate"] if is_train else 0.0
+    inputs = ArgsKwargs(args=(char_ids, token_types), kwargs={"dropout": dropout})
+    features, backprop_torch = model.layers[0](inputs, is_train)
+    outputs = model.ops.unflatten(model.ops.asarray2f(features), lengths)
+
+    def backprop(d_outputs: List[Floats2d]) -> List[Doc]:
+        backprop_torch(model.ops.flatten(d_outputs))
+        return []
+
+    return outputs, backprop
+
+
+def docs_to_char_ids(docs: List[Doc], max_chars: int, n_chars: int) -> Tuple[Ints2d, Ints1d]:
+    """Character ids of each distinct word in the batch, and each token's word index."""
+    type_index: Dict[str, int] = {}
+    token_types = numpy.fromiter(
+        (type_index.setdefault(token.text, len(type_index)) for doc in docs for token in doc),
+        dtype=numpy.int64,
+    )
+    return words_to_char_ids(list(type_index), max_chars, n_chars), token_types
+
+
+def words_to_char_ids(words: List[str], max_chars: int, n_chars: int) -> Ints2d:
+    """Encode words as (n_words, width) character ids; width <= max_chars."""
+    width = min(max_chars, max((len(word) for word in words), default=1)) or 1
+    head = width - width // 2
+    fitted = (word if len(word) <= width else word[:head] + word[len(word) - (width - head) :] for word in words)
+    text = "".join(word.ljust(width, "\0") for word in fitted)
+    codes = numpy.frombuffer(text.encode("utf-32-le"), dtype=numpy.uint32).reshape(len(words), width)
+    hashed = N_DIRECT_CHARS + codes % (n_chars - N_DIRECT_CHARS)
+    return numpy.where(codes < N_DIRECT_CHARS, codes, hashed).astype(numpy.int64)

@@ -1,0 +1,153 @@
+"""PyTorch modules wrapped by the thinc architectures in this package.
+
+Every size a module needs is a constructor argument, so a pipeline can rebuild
+the module from its config and stored shapes before loading weights.
+"""
+from typing import Optional, Sequence, Tuple
+
+import numpy
+import torch
+from torch import Tensor, nn
+
+from .crf import LinearChainCRF
+
+RNN_TYPES = {"lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class CharCNN(nn.Module):
+    """Character embeddings, 1-d convolutions of several widths, max-pooled per word.
+
+    Input: (n_types, max_chars) character ids of distinct word types, 0 for
+    padding, and the type index of each token. Output: (n_tokens,
+    n_filters * len(window_widths)). Each type is convolved once per batch.
+    """
+
+    def __init__(
+        self,
+        n_chars: int,
+        char_width: int,
+        n_filters: int,
+        window_widths: Sequence[int],
+    ) -> None:
+        super().__init__()
+        self.window_widths = list(window_widths)
+        self.embed = nn.Embedding(n_chars, char_width, padding_idx=0)
+        # A convolution of width w is one matrix product over w stacked
+        # neighbours: much faster on a CPU than conv1d with few channels.
+        self.filters = nn.ModuleList(nn.Linear(width * char_width, n_filters) for width in window_widths)
+
+    def forward(self, char_ids: Tensor, token_types: Tensor, dropout: float = 0.0) -> Tensor:
+        padding = (char_ids == 0).unsqueeze(2)
+        embedded = self.embed(char_ids)
+        if dropout > 0.0 and self.training:
+            embedded = nn.functional.dropout(embedded, dropout, training=True)
+        n_chars = char_ids.shape[1]
+        pooled = []
+        for width, linear in zip(self.window_widths, self.filters):
+            left = (width - 1) // 2
+            padded = nn.functional.pad(embedded, (0, 0, left, width - 1 - left))
+            windows = torch.cat([padded[:, i : i + n_chars] for i in range(width)], dim=2)
+            features = linear(windows).masked_fill(padding, -1e4)
+            pooled.append(torch.tanh(features.max(dim=1).values))
+        return torch.cat(pooled, dim=1)[token_types]
+
+
+class BiRNN(nn.Module):
+    """Stacked bidirectional LSTM/GRU over right-padded sequences.
+
+    Each direction is its own unidirectional RNN over padded input; the
+    backward one reads each sequence reversed within its length. This avoids
+    packed sequences, whose backward pass is quadratic in length on a CPU.
+    """
+
+    def __init__(self, n_inputs: int, hidden_width: int, depth: int, rnn_type: str) -> None:
+        super().__init__()
+        rnn_class = RNN_TYPES[rnn_type]
+        widths = [n_inputs] + [2 * hidden_width] * (depth - 1)
+        self.forward_layers = nn.ModuleList(rnn_class(w, hidden_width, batch_first=True) for w in widths)
+        self.backward_layers = nn.ModuleList(rnn_class(w, hidden_width, batch_first=True) for w in widths)
+
+    def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
+        reverse = _reverse_index(lengths, inputs.shape[1]).unsqueeze(2)
+        hidden = inputs
+        for forward_rnn, backward_rnn in zip(self.forward_layers, self.backward_layers):
+            forward_out, _ = forward_rnn(hidden)
+            reversed_input = hidden.gather(1, reverse.expand(-1, -1, hidden.shape[2]))
+            backward_out, _ = backward_rnn(reversed_input)
+            backward_out = backward_out.gather(1, reverse.expand(-1, -1, backward_out.shape[2]))
+            hidden = torch.cat([forward_out, backward_out], dim=2)
+        return hidden
+
+
+def _reverse_index(lengths: Tensor, max_len: int) -> Tensor:
+    """(batch, max_len) time indices reversing each sequence within its length."""
+    positions = torch.arange(max_len, device=lengths.device).unsqueeze(0)
+    lengths = lengths.to(positions.device).unsqueeze(1)
+    return torch.where(positions < lengths, lengths - 1 - positions, positions)
+
+
+class BiRNNEncoder(nn.Module):
+    """Bidirectional LSTM/GRU over padded sequences, projected to tag scores.
+
+    Holds the CRF's transition scores too when the decoder is a CRF, so that the
+    optimizer that updates the RNN (thinc's, through the shim) updates them.
+    """
+
+    def __init__(
+        self,
+        n_inputs: int,
+        hidden_width: int,
+        n_tags: int,
+        depth: int = 1,
+        rnn_type: str = "lstm",
+        use_crf: bool = True,
+        allowed: Optional[numpy.ndarray] = None,
+        allowed_start: Optional[numpy.ndarray] = None,
+        allowed_end: Optional[numpy.ndarray] = None,
+    ) -> None:
+        super().__init__()
+        if rnn_type not in RNN_TYPES:
+            raise ValueError(f"Unknown rnn_type '{rnn_type}': expected one of {sorted(RNN_TYPES)}.")
+        self.rnn = BiRNN(n_inputs, hidden_width, depth, rnn_type)
+        self.output = nn.Linear(2 * hidden_width, n_tags)
+        # With the softmax decoder the CRF keeps zero, frozen transition scores:
+        # it then only enforces the tag scheme's constraints when decoding.
+        self.use_crf = use_crf
+        self.crf = LinearChainCRF(n_tags, allowed, allowed_start, allowed_end)
+        if not use_crf:
+            self.crf.requires_grad_(False)
+
+    def forward(self, inputs: Tensor, lengths: Tensor, dropout: float = 0.0) -> Tensor:
+        """Map (batch, length, n_inputs) features to (batch, length, n_tags) scores."""
+        use_dropout = dropout > 0.0 and self.training
+        if use_dropout:
+            inputs = nn.functional.dropout(inputs, dropout, training=True)
+        hidden = self.rnn(inputs, lengths)
+        if use_dropout:
+            hidden = nn.functional.dropout(hidden, dropout, training=True)
+        return self.output(hidden)
+
+    def loss(self, scores: Tensor, lengths: Tensor, gold_mask: Tensor) -> Tensor:
+        """Per-sequence negative log-likelihood of the gold tags.
+
+        gold_mask (batch, length, n_tags) marks the tags allowed at each
+        position: one for annotated tokens, all for tokens with unknown gold.
+        """
+        if self.use_crf:
+            return self.crf.negative_log_likelihood(scores, lengths, gold_mask)
+        log_probs = torch.log_softmax(scores, dim=2)
+        gold_log_probs = torch.logsumexp(log_probs.masked_fill(~gold_mask, -10000.0), dim=2)
+        active = torch.arange(scores.shape[1], device=scores.device) < lengths.unsqueeze(1)
+        return -(gold_log_probs * active).sum(dim=1)
+
+    def decode(self, scores: Tensor, lengths: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """Best valid tag path and its marginal log-probabilities (see CRF.path_log_probs)."""
+        if self.use_crf:
+            tags = self.crf.viterbi(scores, lengths)
+            unary, pairwise = self.crf.path_log_probs(scores, lengths, tags)
+            return tags, unary, pairwise
+        log_probs = torch.log_softmax(scores, dim=2)
+        tags = self.crf.viterbi(log_probs, lengths)
+        unary = log_probs.gather(2, tags.unsqueeze(2)).squeeze(2)
+        # Independent tokens: P(y_t, y_t+1) = P(y_t) P(y_t+1).
+        return tags, unary, unary[:, :-1] + unary[:, 1:]

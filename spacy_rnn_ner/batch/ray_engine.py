@@ -18,7 +18,6 @@ from .annotator import Annotated, BatchAnnotator
 from .readers import InputRecord
 
 INSTALL_HINT = "The Ray engine needs Ray Data: pip install 'spacy-rnn-ner[ray]'"
-RECORD_COLUMNS = ("index", "line", "id", "text", "error")
 
 
 class RayUnavailable(RuntimeError):
@@ -44,7 +43,7 @@ class RayAnnotator:
         self.annotator = BatchAnnotator(**{"torch_threads": worker_threads(), **settings})
 
     def __call__(self, batch: Dict[str, numpy.ndarray]) -> Dict[str, numpy.ndarray]:
-        records = columns_to_records(batch)
+        records = [InputRecord(*json.loads(record)) for record in batch["record_json"]]
         results = self.annotator(records)
         return {
             "index": numpy.array([result.index for result in results], dtype=numpy.int64),
@@ -96,32 +95,20 @@ def _annotate_window(
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     context.enable_progress_bars = False
-    items = [record._asdict() for record in records]
+    # One JSON column: a column that is null in a whole block would not come
+    # back as None from numpy batches.
+    items = [{"record_json": json.dumps(record, ensure_ascii=False)} for record in records]
     n_blocks = max(1, min(len(items), -(-len(items) // batch_size)))
     dataset = ray.data.from_items(items, override_num_blocks=n_blocks).map_batches(
         RayAnnotator,
         fn_constructor_kwargs={"settings": settings},
         batch_size=batch_size,
         batch_format="numpy",
-        concurrency=n_actors,
+        compute=ray.data.ActorPoolStrategy(size=n_actors),
         num_cpus=cpus_per_actor,
     )
     for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
         yield columns_to_results(batch)
-
-
-def columns_to_records(batch: Dict[str, numpy.ndarray]) -> List[InputRecord]:
-    n = len(batch["index"])
-    return [
-        InputRecord(
-            int(batch["index"][i]),
-            int(batch["line"][i]),
-            _optional_str(batch["id"][i]),
-            _optional_str(batch["text"][i]),
-            _optional_str(batch["error"][i]),
-        )
-        for i in range(n)
-    ]
 
 
 def columns_to_results(batch: Dict[str, numpy.ndarray]) -> List[Annotated]:
@@ -129,11 +116,3 @@ def columns_to_results(batch: Dict[str, numpy.ndarray]) -> List[Annotated]:
         Annotated(int(index), json.loads(row_json), int(n_words), bytes(doc_bytes) or None)
         for index, row_json, n_words, doc_bytes in zip(batch["index"], batch["row_json"], batch["n_words"], batch["doc_bytes"])
     ]
-
-
-def _optional_str(value: Any) -> Optional[str]:
-    if value is None:
-        return None
-    if isinstance(value, float) and numpy.isnan(value):
-        return None
-    return str(value)

@@ -36,6 +36,8 @@ def annotate(args: argparse.Namespace) -> JobSummary:
     check_input(args.input, input_format, settings)
     writer = make_writer(args.output, output_format, part_size=args.part_size, overwrite=args.overwrite)
     annotator_settings: Dict[str, Any] = {"model": args.model, "max_chars": args.max_chars, "with_docs": writer.with_docs}
+    if args.torch_threads is not None:
+        annotator_settings["torch_threads"] = args.torch_threads
     engine = _engine(args, annotator_settings)
     total = count_records(args.input, input_format, settings) if not args.no_progress else None
     return run_job(
@@ -79,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--split", default=None, help="dataset split (Hugging Face input)")
     parser.add_argument("--batch-size", type=int, default=1000, help="records per batch / memory zone / output flush")
     parser.add_argument("--n-process", type=int, default=1, help="worker processes (plain) or actors (ray)")
+    parser.add_argument(
+        "--torch-threads", type=int, default=None, help="torch threads per process (default: torch's own; workers: 1)"
+    )
     parser.add_argument("--max-chars", type=int, default=1_000_000, help="longer documents become error records")
     parser.add_argument("--part-size", type=int, default=10000, help="records per part file (DocBin, Parquet)")
     parser.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")

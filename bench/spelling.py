@@ -1,0 +1,251 @@
+"""Spelling benchmark: char_spell against pyspellchecker and symspellpy, side by side.
+
+    nice -n 10 .venv/bin/python bench/spelling.py [--ner-model bench/runs/conll2003_rnn_ner/model-best]
+
+Isolated words (top-1 / top-5, lower-cased exact match): Norvig's spell-testset1
+and TOEFL-Spell type-M pairs. Sentence level: JFLEG noisy vs clean (word
+correction rate, correct words broken). Clean text: CoNLL-2003 test tokens
+changed. Throughput of the spaCy pipeline on running text. With --ner-model,
+entity F1 on clean / noisy / noisy + char_spell CoNLL-2003 test. Data is read
+from ../shared (never copied). Needs `pip install pyspellchecker==0.9.1 symspellpy==6.10.1`.
+"""
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import spacy
+from spacy.tokens import Doc
+from spacy.training import Example
+from spacy.scorer import Scorer
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SPELLING = SHARED / "spelling"
+LEXICON = SPELLING / "wordfreq" / "frequency_dictionary_en_82_765.txt"
+CONLL_TEST = SHARED / "corpora" / "conll2003" / "test.txt"
+
+Suggest = Callable[[List[str]], List[List[str]]]
+
+
+def read_norvig(path: Path) -> List[Tuple[str, str]]:
+    pairs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if ":" in line:
+            right, wrongs = line.split(":", 1)
+            pairs.extend((wrong.lower(), right.strip().lower()) for wrong in wrongs.split())
+    return pairs
+
+
+def read_toefl(path: Path) -> List[Tuple[str, str]]:
+    pairs = []
+    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        fields = line.split("\t")
+        if line_no == 0 or len(fields) < 5 or fields[3] != "M":
+            continue
+        pairs.append((fields[2].strip().lower(), fields[4].strip().lower()))
+    return pairs
+
+
+def isolated_accuracy(name: str, suggest: Suggest, pairs: Sequence[Tuple[str, str]]) -> Dict[str, float]:
+    start = time.perf_counter()
+    predictions = suggest([wrong for wrong, _ in pairs])
+    seconds = time.perf_counter() - start
+    top1 = sum(bool(p) and p[0] == right for p, (_, right) in zip(predictions, pairs))
+    top5 = sum(right in p[:5] for p, (_, right) in zip(predictions, pairs))
+    return {"system": name, "n": len(pairs), "top1": top1 / len(pairs), "top5": top5 / len(pairs),
+            "words_per_s": len(pairs) / seconds}
+
+
+def char_spell_suggester(speller) -> Suggest:
+    def suggest(words: List[str]) -> List[List[str]]:
+        unknown = sorted({w for w in words if w not in speller.lexicon})
+        ranked = speller.suggest(unknown)
+        return [[w] if w in speller.lexicon else [c for c, _ in ranked[w]] for w in words]
+
+    return suggest
+
+
+def symspell_suggester() -> Suggest:
+    from symspellpy import SymSpell, Verbosity
+
+    sym = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
+    sym.load_dictionary(str(LEXICON), term_index=0, count_index=1, encoding="utf-8-sig")
+
+    def suggest(words: List[str]) -> List[List[str]]:
+        return [[s.term for s in sym.lookup(w, Verbosity.ALL, max_edit_distance=2, include_unknown=True)[:5]]
+                for w in words]
+
+    return suggest
+
+
+def pyspellchecker_suggester() -> Suggest:
+    from spellchecker import SpellChecker
+
+    checker = SpellChecker(distance=2)
+
+    def suggest(words: List[str]) -> List[List[str]]:
+        results = []
+        for w in words:
+            best = checker.correction(w) or w
+            others = sorted(checker.candidates(w) or [w], key=lambda c: -checker.word_usage_frequency(c))
+            results.append([best] + [c for c in others if c != best][:4])
+        return results
+
+    return suggest
+
+
+def sentence_level(nlp, speller, noisy_path: Path, clean_path: Path) -> Dict[str, float]:
+    """Correct JFLEG noisy sentences token by token; compare with the clean sentences."""
+    noisy_lines = noisy_path.read_text(encoding="utf-8").splitlines()
+    clean_lines = clean_path.read_text(encoding="utf-8").splitlines()
+    assert len(noisy_lines) == len(clean_lines), "JFLEG files are not aligned"
+    n_typos = n_fixed = n_flagged = n_correct = n_broken = skipped = 0
+    for noisy, clean in zip(noisy_lines, clean_lines):
+        noisy_words, clean_words = noisy.split(), clean.split()
+        if len(noisy_words) != len(clean_words) or not noisy_words:
+            skipped += 1
+            continue
+        doc = speller(Doc(nlp.vocab, words=noisy_words))
+        corrected = doc._.corrected_text.split(" ")
+        for before, after, gold in zip(noisy_words, corrected, clean_words):
+            if before != gold:
+                n_typos += 1
+                n_fixed += after.lower() == gold.lower()
+                n_flagged += after != before
+            else:
+                n_correct += 1
+                n_broken += after != before
+    return {"typos": n_typos, "corrected": n_fixed / n_typos, "flagged": n_flagged / n_typos,
+            "correct_words": n_correct, "broken": n_broken / n_correct, "sentences_skipped": skipped}
+
+
+def clean_text(nlp, speller) -> Dict[str, float]:
+    from spacy_rnn_ner.corpora.iob import read_iob_docs
+
+    n_tokens = n_changed = n_ent_changed = 0
+    examples = []
+    for gold in read_iob_docs(nlp.vocab, CONLL_TEST):
+        doc = speller(Doc(nlp.vocab, words=[t.text for t in gold]))
+        for token, gold_token in zip(doc, gold):
+            n_tokens += 1
+            if token._.suggestions:
+                n_changed += 1
+                n_ent_changed += bool(gold_token.ent_type)
+                if len(examples) < 40:
+                    examples.append(f"{token.text}->{token.norm_}")
+    return {"tokens": n_tokens, "changed": n_changed / n_tokens, "entity_tokens_changed": n_ent_changed,
+            "changed_examples": examples}
+
+
+def throughput(nlp, texts: List[str], repeats: int = 3) -> Dict[str, float]:
+    n_words = sum(len(t.split()) for t in texts)
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in nlp.pipe(texts, batch_size=256):
+            pass
+        best = max(best, n_words / (time.perf_counter() - start))
+    return {"words": n_words, "words_per_s": best}
+
+
+def add_typos(words: List[str], rng: random.Random, generator, share: float = 0.2) -> List[str]:
+    return [generator(w) if len(w) >= 4 and w.isalpha() and rng.random() < share else w for w in words]
+
+
+def ner_robustness(model_path: Path, seed: int = 0) -> Dict[str, float]:
+    """Entity F1 (spaCy's ents scorer) on CoNLL-2003 test: clean, noisy, noisy + char_spell."""
+    from spacy_rnn_ner.corpora.iob import read_iob_docs
+    from spacy_rnn_ner.spelling.typos import TypoGenerator
+
+    ner = spacy.load(model_path)
+    golds = list(read_iob_docs(ner.vocab, CONLL_TEST))
+    rng, generator = random.Random(seed), TypoGenerator(seed=seed)
+    noisy_words = [add_typos([t.text for t in g], rng, generator) for g in golds]
+    results: Dict[str, float] = {}
+    for setting in ("clean", "noisy", "noisy+char_spell"):
+        if setting == "noisy+char_spell" and "char_spell" not in ner.pipe_names:
+            ner.add_pipe("char_spell", first=True)
+        examples = []
+        start = time.perf_counter()
+        for gold, noisy in zip(golds, noisy_words):
+            words = [t.text for t in gold] if setting == "clean" else noisy
+            ents = [t.ent_iob_ + ("-" + t.ent_type_ if t.ent_type_ else "") for t in gold]
+            reference = Doc(ner.vocab, words=words, ents=ents)
+            predicted = Doc(ner.vocab, words=words)
+            for _, pipe in ner.pipeline:
+                predicted = pipe(predicted)
+            examples.append(Example(predicted, reference))
+        scores = Scorer.score_spans(examples, "ents")
+        results[setting] = {"ents_f": scores["ents_f"], "ents_p": scores["ents_p"], "ents_r": scores["ents_r"],
+                            "seconds": time.perf_counter() - start}
+        print(f"NER {setting}: {results[setting]}", flush=True)
+    return results
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--pretrained", default="en", help="char_spell model: 'en' (shipped) or a directory")
+    parser.add_argument("--pyspell-limit", type=int, default=600, help="TOEFL pairs for pyspellchecker (slow)")
+    parser.add_argument("--ner-model", type=Path, default=None)
+    parser.add_argument("--output", type=Path, default=None, help="write the results as JSON")
+    parser.add_argument("--skip-baselines", action="store_true")
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    results: Dict[str, object] = {}
+    nlp = spacy.blank("en")
+    start = time.perf_counter()
+    speller = nlp.add_pipe("char_spell", config={"pretrained": args.pretrained})
+    speller.index  # build the candidate index now, not inside a timed section
+    results["load_seconds"] = time.perf_counter() - start
+    print(f"char_spell loaded, index built in {results['load_seconds']:.1f}s", flush=True)
+
+    norvig = read_norvig(SPELLING / "norvig" / "spell-testset1.txt")
+    toefl = read_toefl(SPELLING / "toefl-spell" / "Annotations.tsv")
+    toefl_sample = random.Random(0).sample(toefl, min(args.pyspell_limit, len(toefl)))
+    systems: List[Tuple[str, Suggest]] = [("char_spell", char_spell_suggester(speller))]
+    if not args.skip_baselines:
+        systems += [("symspellpy 6.10.1", symspell_suggester()), ("pyspellchecker 0.9.1", pyspellchecker_suggester())]
+    rows = []
+    for name, suggest in systems:
+        rows.append({"set": "norvig testset1", **isolated_accuracy(name, suggest, norvig)})
+        print(rows[-1], flush=True)
+        if name.startswith("pyspellchecker"):
+            rows.append({"set": f"toefl-spell M (sample {len(toefl_sample)})", **isolated_accuracy(name, suggest, toefl_sample)})
+        else:
+            rows.append({"set": "toefl-spell M", **isolated_accuracy(name, suggest, toefl)})
+            rows.append({"set": f"toefl-spell M (sample {len(toefl_sample)})", **isolated_accuracy(name, suggest, toefl_sample)})
+        print(rows[-1], flush=True)
+    results["isolated"] = rows
+
+    jfleg = SPELLING / "jfleg"
+    results["jfleg"] = sentence_level(nlp, speller, jfleg / "test.jfleg.noise", jfleg / "test.jfleg")
+    print("jfleg", results["jfleg"], flush=True)
+    results["conll_clean"] = clean_text(nlp, speller)
+    print("conll clean", results["conll_clean"], flush=True)
+    noisy_texts = (jfleg / "test.jfleg.noise").read_text(encoding="utf-8").splitlines()
+    results["throughput_jfleg_noisy"] = throughput(nlp, noisy_texts)
+    clean_texts = (jfleg / "test.jfleg").read_text(encoding="utf-8").splitlines()
+    results["throughput_jfleg_clean"] = throughput(nlp, clean_texts)
+    tokenizer_only = spacy.blank("en")
+    results["throughput_tokenizer_only"] = throughput(tokenizer_only, noisy_texts)
+    print("throughput", results["throughput_jfleg_noisy"], results["throughput_jfleg_clean"],
+          results["throughput_tokenizer_only"], flush=True)
+    if args.ner_model:
+        if args.ner_model.exists():
+            results["ner"] = ner_robustness(args.ner_model)
+        else:
+            print(f"NER model {args.ner_model} not found: skipping the NER robustness part", file=sys.stderr)
+    print(json.dumps(results, indent=2))
+    if args.output:
+        args.output.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

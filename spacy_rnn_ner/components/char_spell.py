@@ -1,0 +1,477 @@
+"""The `char_spell` component: lexicon-based detection, neural correction of misspellings.
+
+Tokens that are in the lexicon take a fast path (one set lookup). A token is a
+misspelling candidate only if it is purely alphabetic, long enough, not on the
+allow-list and does not look like a name (capitalised mid-sentence, all caps,
+mixed case). Candidates come from a symmetric-deletion index (lexicon words
+within `max_edit_distance` edits); a char encoder-decoder scores
+log P(candidate | typo), combined with log word frequency and edit distance.
+When no candidate is close enough, a beam search constrained to a lexicon
+trie proposes one. The correction goes to `token.norm_` (lower case),
+`token._.suggestions` holds [candidate, probability] pairs and
+`doc._.corrected_text` the text with corrections, keeping whitespace and
+the original casing pattern. Offsets and `doc.text` never change.
+
+This module is imported whenever spaCy creates a pipeline: torch is only
+imported by the model functions, when a model is used.
+"""
+import math
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import srsly
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc, Token
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.util import ensure_path, registry
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, Optimizer
+
+from ..spelling.lexicon import Lexicon, load_lexicon
+
+SHIPPED_MODELS = {"en": Path(__file__).resolve().parents[1] / "data" / "char_spell_en"}
+LEXICON_FILE = "lexicon.txt.gz"
+SENTENCE_END = {".", "!", "?", ":", ";", '"', "''", "``", "\n"}
+
+DEFAULT_MODEL_CONFIG = """
+[model]
+@architectures = "spacy_rnn_ner.CharSpeller.v1"
+char_width = 32
+hidden_width = 128
+max_length = 30
+dropout = 0.1
+"""
+DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
+DEFAULT_RANKING = {"model_weight": 1.0, "freq_weight": 0.3, "distance_weight": -1.0}
+
+
+@Language.factory(
+    "char_spell",
+    assigns=["token.norm", "token._.suggestions", "doc._.corrected_text"],
+    default_config={
+        "model": DEFAULT_MODEL,
+        "pretrained": "en",
+        "lexicon": None,
+        "max_words": 80000,
+        "allow_list": [],
+        "max_edit_distance": 2,
+        "min_length": 3,
+        "n_suggestions": 5,
+        "beam_search": True,
+        "scorer": {"@scorers": "spacy_rnn_ner.spell_scorer.v1"},
+    },
+    default_score_weights={"spell_acc": 1.0, "spell_broken": 0.0, "spell_changed": 0.0},
+)
+def make_char_spell(
+    nlp: Language,
+    name: str,
+    model: Model,
+    pretrained: Optional[str],
+    lexicon: Optional[str],
+    max_words: int,
+    allow_list: List[str],
+    max_edit_distance: int,
+    min_length: int,
+    n_suggestions: int,
+    beam_search: bool,
+    scorer: Optional[Callable],
+) -> "CharSpeller":
+    """Create a `char_spell` component.
+
+    model (Model): The char encoder-decoder, e.g. spacy_rnn_ner.CharSpeller.v1.
+    pretrained (Optional[str]): "en" for the shipped English model, a directory
+        saved by the component, or None to start untrained (then `initialize`).
+    lexicon (Optional[str]): A `word count` file or "wordfreq:LANG"; used by
+        `initialize`, and replaces a pretrained lexicon when given.
+    max_words (int): Keep this many most frequent lexicon words (0: all).
+    allow_list (List[str]): Words never treated as misspellings.
+    max_edit_distance (int): Candidates are lexicon words within this many edits.
+    min_length (int): Shorter tokens are never corrected.
+    n_suggestions (int): Length of `token._.suggestions`.
+    beam_search (bool): Decode with a lexicon-constrained beam when no candidate is near.
+    scorer (Optional[Callable]): Scoring method (spell_acc, spell_broken, spell_changed).
+    """
+    speller = CharSpeller(
+        nlp.vocab,
+        model,
+        name,
+        allow_list=allow_list,
+        max_edit_distance=max_edit_distance,
+        min_length=min_length,
+        n_suggestions=n_suggestions,
+        beam_search=beam_search,
+        scorer=scorer,
+    )
+    speller.cfg["lexicon_source"] = lexicon
+    speller.cfg["max_words"] = max_words
+    if pretrained:
+        speller.from_disk(_pretrained_path(pretrained), keep_settings=True)
+        if lexicon:
+            speller.set_lexicon(load_lexicon(lexicon, max_words))
+    return speller
+
+
+def _pretrained_path(pretrained: str) -> Path:
+    path = SHIPPED_MODELS.get(pretrained, Path(pretrained))
+    if not path.exists():
+        known = ", ".join(sorted(SHIPPED_MODELS))
+        raise ValueError(f"char_spell: pretrained model '{pretrained}' not found (shipped: {known}; or give a directory).")
+    return path
+
+
+class CharSpeller(TrainablePipe):
+    """Detect and correct misspelt words, writing corrections to token.norm_."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model,
+        name: str = "char_spell",
+        *,
+        allow_list: Sequence[str] = (),
+        max_edit_distance: int = 2,
+        min_length: int = 3,
+        n_suggestions: int = 5,
+        beam_search: bool = True,
+        scorer: Optional[Callable] = None,
+    ) -> None:
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.scorer = scorer
+        self.cfg: Dict[str, Any] = {
+            "chars": "",
+            "ranking": dict(DEFAULT_RANKING),
+            "max_edit_distance": max_edit_distance,
+            "min_length": min_length,
+            "n_suggestions": n_suggestions,
+            "beam_search": beam_search,
+            "max_candidates": 50,
+            "allow_list": sorted(set(allow_list)),
+        }
+        self.lexicon = Lexicon({})
+        self._known: set = set()
+        self._index: Any = None
+        self._trie: Optional[Dict[str, Any]] = None
+        self._cache: "OrderedDict[str, List[Tuple[str, float]]]" = OrderedDict()
+        _register_extensions()
+
+    # Lexicon and lookups
+
+    def set_lexicon(self, lexicon: Lexicon) -> None:
+        """Use a new lexicon (resets the candidate index and caches)."""
+        self.lexicon = lexicon
+        self._known = set(lexicon.counts) | {w.lower() for w in self.cfg["allow_list"]}
+        self._index = None
+        self._trie = None
+        self._cache.clear()
+
+    @property
+    def index(self) -> Any:
+        if self._index is None:
+            from ..spelling.candidates import DeletionIndex
+
+            self._index = DeletionIndex(self.lexicon.words(), self.cfg["max_edit_distance"])
+        return self._index
+
+    @property
+    def trie(self) -> Dict[str, Any]:
+        if self._trie is None:
+            self._trie = _build_trie(self.lexicon.words())
+        return self._trie
+
+    def is_misspelling(self, token: Token) -> bool:
+        """Whether a token should be corrected: an unknown, ordinary lower-case word."""
+        text = token.text
+        if text in self._known:
+            return False
+        lower = text.lower()
+        if lower in self._known or len(text) < self.cfg["min_length"] or not text.isalpha():
+            return False
+        if not text[1:].islower():
+            return False  # all caps, camelCase: names, acronyms, code
+        if text[0].isupper() and not _starts_sentence(token):
+            return False  # capitalised mid-sentence: looks like a name
+        return not token.ent_type
+
+    # Prediction
+
+    def predict(self, docs: Iterable[Doc]) -> List[List[Tuple[int, List[Tuple[str, float]]]]]:
+        """Find misspellings and rank their corrections: per doc, (token index, suggestions)."""
+        docs = list(docs)
+        found = [[t.i for t in doc if self.is_misspelling(t)] for doc in docs]
+        typos = {docs[d][i].text.lower() for d, indices in enumerate(found) for i in indices}
+        suggestions = self.suggest(sorted(typos))
+        return [[(i, suggestions[docs[d][i].text.lower()]) for i in indices] for d, indices in enumerate(found)]
+
+    def suggest(self, words: Sequence[str]) -> Dict[str, List[Tuple[str, float]]]:
+        """Ranked [candidate, probability] suggestions for lower-case words (cached)."""
+        result: Dict[str, List[Tuple[str, float]]] = {}
+        missing = [w for w in words if w not in self._cache]
+        if missing:
+            for word, ranked in zip(missing, self._rank(missing)):
+                self._cache[word] = ranked
+                if len(self._cache) > 50000:
+                    self._cache.popitem(last=False)
+        for word in words:
+            result[word] = self._cache[word]
+        return result
+
+    def _rank(self, words: Sequence[str]) -> List[List[Tuple[str, float]]]:
+        from ..models.speller import constrained_beam_search, has_module, score_candidates
+
+        candidates = [self._prefilter(self.index.lookup(word)) for word in words]
+        if not has_module(self.model):
+            raise ValueError(f"'{self.name}' has no model yet: initialize it or load a pretrained one.")
+        model_scores = score_candidates(self.model, words, [[c for c, _ in cands] for cands in candidates])
+        ranking = self.cfg["ranking"]
+        results: List[List[Tuple[str, float]]] = []
+        for word, cands, scores in zip(words, candidates, model_scores):
+            scored = [
+                (c, ranking["model_weight"] * float(s) + ranking["freq_weight"] * self.lexicon.log_prob(c)
+                 + ranking["distance_weight"] * d)
+                for (c, d), s in zip(cands, scores)
+            ]
+            if not scored and self.cfg["beam_search"]:
+                scored = self._beam_candidates(word, constrained_beam_search(self.model, word, self.trie))
+            results.append(_normalise(scored, self.cfg["n_suggestions"]))
+        return results
+
+    def _prefilter(self, candidates: List[Tuple[str, int]]) -> List[Tuple[str, int]]:
+        """Keep the `max_candidates` best candidates by frequency and distance alone."""
+        limit = self.cfg.get("max_candidates", 0)
+        if not limit or len(candidates) <= limit:
+            return candidates
+        ranking = self.cfg["ranking"]
+        key = lambda item: -(ranking["freq_weight"] * self.lexicon.log_prob(item[0]) + ranking["distance_weight"] * item[1])
+        return sorted(candidates, key=key)[:limit]
+
+    def _beam_candidates(self, word: str, beam: List[Tuple[str, float]]) -> List[Tuple[str, float]]:
+        """Score beam-search outputs, keeping those a plausible number of edits away."""
+        from ..spelling.candidates import osa_distance
+
+        ranking = self.cfg["ranking"]
+        limit = self.cfg["max_edit_distance"] + max(1, len(word) // 5)
+        scored = []
+        for candidate, log_prob in beam:
+            distance = osa_distance(word, candidate, limit)
+            if distance <= limit:
+                score = (ranking["model_weight"] * log_prob + ranking["freq_weight"] * self.lexicon.log_prob(candidate)
+                         + ranking["distance_weight"] * distance)
+                scored.append((candidate, score))
+        return scored
+
+    def set_annotations(self, docs: Iterable[Doc], predictions: List[List[Tuple[int, List[Tuple[str, float]]]]]) -> None:
+        """Write corrections to token.norm_, suggestions and doc._.corrected_text."""
+        for doc, found in zip(docs, predictions):
+            corrections: Dict[int, str] = {}
+            for i, suggestions in found:
+                token = doc[i]
+                token._.suggestions = [[c, p] for c, p in suggestions]
+                if suggestions:
+                    best = suggestions[0][0]
+                    token.norm_ = best
+                    corrections[i] = match_casing(best, token.text)
+            doc._.corrected_text = _corrected_text(doc, corrections) if corrections else doc.text
+
+    # Training
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        lexicon: Optional[str] = None,
+    ) -> None:
+        """Load the lexicon (from the factory setting or `lexicon`) and build the model.
+
+        A pretrained model keeps its weights and character inventory (fine-tuning).
+        """
+        from ..models.speller import build_speller_module, has_module
+
+        source = lexicon or self.cfg.get("lexicon_source")
+        if source:
+            self.set_lexicon(load_lexicon(source, self.cfg.get("max_words", 0)))
+        validate_get_examples(get_examples, f"{type(self).__name__}.initialize")
+        if not len(self.lexicon):
+            raise ValueError(f"'{self.name}' has no lexicon: set `lexicon` in its config (a file or 'wordfreq:LANG').")
+        if not has_module(self.model):
+            chars = sorted({c for word in self.lexicon for c in word})
+            self.cfg["chars"] = "".join(chars)
+            build_speller_module(self.model, self.cfg["chars"])
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Optimizer] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """Learn from (typo, correction) pairs: tokens whose reference norm differs from their text."""
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, f"{type(self).__name__}.update")
+        pairs = training_pairs(examples)
+        if not pairs:
+            return losses
+        nll, backprop = self.model.begin_update(pairs)
+        backprop(self.model.ops.xp.ones_like(nll) / len(pairs))
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += float(nll.sum()) / len(pairs)
+        return losses
+
+    def get_loss(self, examples: Iterable[Example], scores: Any) -> Tuple[float, Any]:
+        raise NotImplementedError("char_spell computes its loss inside the model (negative log-likelihood).")
+
+    # Serialization
+
+    def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
+        from ..models.speller import has_module
+
+        data = {
+            "cfg": srsly.json_dumps(self.cfg),
+            "lexicon": self.lexicon.to_text(),
+            "model": self.model.to_bytes() if has_module(self.model) else b"",
+        }
+        return srsly.msgpack_dumps(data)
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "CharSpeller":
+        data = srsly.msgpack_loads(bytes_data)
+        self.cfg.update(srsly.json_loads(data["cfg"]))
+        self.set_lexicon(Lexicon.from_text(data["lexicon"], f"{self.name} bytes"))
+        self._load_model(data["model"], f"{self.name} bytes")
+        return self
+
+    def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> None:
+        from ..models.speller import has_module
+
+        path = ensure_path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(path / "cfg", self.cfg)
+        self.lexicon.to_disk(path / LEXICON_FILE)
+        if has_module(self.model):
+            (path / "model").write_bytes(self.model.to_bytes())
+
+    def from_disk(
+        self, path: Union[str, Path], *, exclude: Iterable[str] = tuple(), keep_settings: bool = False
+    ) -> "CharSpeller":
+        path = ensure_path(path)
+        for required in (path / "cfg", path / LEXICON_FILE):
+            if not required.exists():
+                raise ValueError(f"Cannot load '{self.name}': missing file {required}.")
+        stored = srsly.read_json(path / "cfg")
+        if keep_settings:  # factory settings win over stored ones, except learned parts
+            stored = {k: v for k, v in stored.items() if k in ("chars", "ranking")}
+        self.cfg.update(stored)
+        self.set_lexicon(Lexicon.from_disk(path / LEXICON_FILE))
+        model_path = path / "model"
+        self._load_model(model_path.read_bytes() if model_path.exists() else b"", str(model_path))
+        return self
+
+    def _load_model(self, model_bytes: bytes, source: str) -> None:
+        from ..models.speller import build_speller_module
+
+        if not model_bytes:
+            return
+        build_speller_module(self.model, self.cfg["chars"])
+        try:
+            self.model.from_bytes(model_bytes)
+        except ValueError as err:
+            raise ValueError(f"Cannot load the weights of '{self.name}' from {source}: {err}") from err
+
+
+def training_pairs(examples: Iterable[Example]) -> List[Tuple[str, str]]:
+    """(typo, correction) pairs: predicted tokens whose aligned reference NORM differs from them."""
+    pairs: List[Tuple[str, str]] = []
+    for eg in examples:
+        norms = eg.get_aligned("NORM", as_string=True)
+        for token, norm in zip(eg.predicted, norms):
+            lower = token.text.lower()
+            if norm and norm != lower and token.text.isalpha():
+                pairs.append((lower, norm))
+    return pairs
+
+
+def match_casing(word: str, original: str) -> str:
+    """Give `word` the casing pattern of `original` ("Networc" -> "Network")."""
+    if original.isupper() and len(original) > 1:
+        return word.upper()
+    if original[:1].isupper():
+        return word[:1].upper() + word[1:]
+    return word
+
+
+def _corrected_text(doc: Doc, corrections: Dict[int, str]) -> str:
+    return "".join(corrections.get(t.i, t.text) + t.whitespace_ for t in doc)
+
+
+def _starts_sentence(token: Token) -> bool:
+    if token.i == 0:
+        return True
+    if token.is_sent_start:
+        return True
+    previous = token.doc[token.i - 1]
+    return previous.text in SENTENCE_END or "\n" in previous.whitespace_ or previous.is_space
+
+
+def _normalise(scored: List[Tuple[str, float]], n: int) -> List[Tuple[str, float]]:
+    """Sort by score and turn scores into probabilities over the candidates (softmax)."""
+    if not scored:
+        return []
+    scored.sort(key=lambda item: -item[1])
+    top = scored[0][1]
+    weights = [math.exp(s - top) for _, s in scored]
+    total = sum(weights)
+    return [(c, round(w / total, 4)) for (c, _), w in zip(scored[:n], weights[:n])]
+
+
+def _build_trie(words: Iterable[str]) -> Dict[str, Any]:
+    root: Dict[str, Any] = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return root
+
+
+def _register_extensions() -> None:
+    if not Token.has_extension("suggestions"):
+        Token.set_extension("suggestions", default=None)
+    if not Doc.has_extension("corrected_text"):
+        Doc.set_extension("corrected_text", default=None)
+
+
+@registry.scorers("spacy_rnn_ner.spell_scorer.v1")
+def make_spell_scorer() -> Callable[..., Dict[str, float]]:
+    return score_spelling
+
+
+def score_spelling(examples: Iterable[Example], **kwargs: Any) -> Dict[str, float]:
+    """spell_acc: share of misspelt tokens (reference NORM differs) corrected right;
+    spell_broken: share of correct tokens given another NORM; spell_changed: share of tokens changed."""
+    n_typos = n_fixed = n_correct = n_broken = n_tokens = 0
+    for eg in examples:
+        gold = eg.get_aligned("NORM", as_string=True)
+        for token, norm in zip(eg.predicted, gold):
+            if norm is None:
+                continue
+            n_tokens += 1
+            predicted = token.norm_
+            if norm != token.lex.norm_:
+                n_typos += 1
+                n_fixed += predicted == norm
+            else:
+                n_correct += 1
+                n_broken += predicted != norm
+    return {
+        "spell_acc": n_fixed / n_typos if n_typos else 0.0,
+        "spell_broken": n_broken / n_correct if n_correct else 0.0,
+        "spell_changed": n_broken / n_tokens if n_tokens else 0.0,
+    }

@@ -1,0 +1,119 @@
+"""Build the shipped English char_spell model (lexicon + weights) from freely licensed data.
+
+    nice -n 10 python -m spacy_rnn_ner.models.spell_build \
+        --lexicon ../shared/spelling/wordfreq/frequency_dictionary_en_82_765.txt \
+        --output spacy_rnn_ner/data/char_spell_en --minutes 14
+
+The lexicon is SymSpell's frequency dictionary (MIT; counts from Google Books
+Ngrams, CC BY 3.0); the training pairs are synthetic typos of its words only.
+After training, the ranking weights (model, frequency, edit distance) are
+tuned on held-out synthetic typos.
+"""
+import argparse
+import itertools
+import random
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import spacy
+from spacy.language import Language
+
+from ..corpora.typos import create_typo_corpus
+from ..spelling.typos import TypoGenerator
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--lexicon", required=True, help="`word count` file (or wordfreq:LANG)")
+    parser.add_argument("--output", required=True, type=Path)
+    parser.add_argument("--max-words", type=int, default=80000)
+    parser.add_argument("--minutes", type=float, default=14.0, help="training time budget")
+    parser.add_argument("--batch-words", type=int, default=128)
+    parser.add_argument("--learn-rate", type=float, default=0.003)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--dev-size", type=int, default=1500)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    spacy.util.fix_random_seed(args.seed)
+    nlp = spacy.blank("en")
+    speller = nlp.add_pipe(
+        "char_spell", config={"pretrained": None, "lexicon": args.lexicon, "max_words": args.max_words}
+    )
+    corpus = create_typo_corpus(args.lexicon, max_words=args.max_words, n_examples=10**9,
+                                words_per_example=args.batch_words, seed=args.seed + 1)
+    nlp.initialize(lambda: itertools.islice(corpus(nlp), 2))
+    train(nlp, corpus, args.minutes * 60, args.learn_rate)
+    dev = make_dev_pairs(speller.lexicon, args.dev_size, seed=10**6 + args.seed)
+    tune_ranking(speller, dev)
+    args.output.mkdir(parents=True, exist_ok=True)
+    speller.to_disk(args.output)
+    print(f"Saved to {args.output}")
+    return 0
+
+
+def train(nlp: Language, corpus, seconds: float, learn_rate: float) -> None:
+    from thinc.api import Adam
+
+    optimizer = Adam(learn_rate, grad_clip=5.0)
+    start = time.time()
+    total, steps = 0.0, 0
+    for example in corpus(nlp):
+        losses = nlp.update([example], sgd=optimizer, drop=0.1)
+        total += losses["char_spell"]
+        steps += 1
+        if steps % 200 == 0:
+            print(f"step {steps:6d}  {time.time() - start:6.0f}s  loss {total / 200:.3f}", flush=True)
+            total = 0.0
+        if time.time() - start > seconds:
+            break
+
+
+def make_dev_pairs(lexicon, n: int, seed: int, freq_power: float = 0.5) -> List[Tuple[str, str]]:
+    """Held-out synthetic (typo, word) pairs for tuning the ranking."""
+    rng = random.Random(seed)
+    generator = TypoGenerator(seed=seed)
+    words = [w for w in lexicon.words() if len(w) >= 3]
+    weights = [lexicon.counts[w] ** freq_power for w in words]
+    pairs = []
+    for word in rng.choices(words, weights=weights, k=n):
+        typo = generator(word, exclude=lexicon)
+        if typo != word:
+            pairs.append((typo, word))
+    return pairs
+
+
+def tune_ranking(speller, pairs: List[Tuple[str, str]]) -> Dict[str, float]:
+    """Grid-search the frequency and distance weights for top-1 accuracy on `pairs`."""
+    from .speller import score_candidates
+
+    typos = [t for t, _ in pairs]
+    candidates = [speller.index.lookup(t) for t in typos]
+    scores = score_candidates(speller.model, typos, [[c for c, _ in cands] for cands in candidates])
+    best = (-1.0, dict(speller.cfg["ranking"]))
+    for freq_weight in [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0]:
+        for distance_weight in [0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0]:
+            correct = 0
+            for (_, gold), cands, model_scores in zip(pairs, candidates, scores):
+                if not cands:
+                    continue
+                ranked = max(
+                    zip(cands, model_scores),
+                    key=lambda item: float(item[1]) + freq_weight * speller.lexicon.log_prob(item[0][0])
+                    + distance_weight * item[0][1],
+                )
+                correct += ranked[0][0] == gold
+            accuracy = correct / len(pairs)
+            if accuracy > best[0]:
+                best = (accuracy, {"model_weight": 1.0, "freq_weight": freq_weight, "distance_weight": distance_weight})
+    speller.cfg["ranking"] = best[1]
+    speller._cache.clear()
+    print(f"ranking {best[1]}: dev top-1 {best[0]:.3f} on {len(pairs)} synthetic typos")
+    return best[1]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Spelling helpers: lexicon, candidate index, typo generator (no torch imports)."""

@@ -1,0 +1,196 @@
+"""char_spell: shipped model behaviour, a tiny trained model, serialization, errors."""
+import ast
+import itertools
+import sys
+from pathlib import Path
+
+import pytest
+import spacy
+import srsly
+from spacy.tokens import Doc
+
+from spacy_rnn_ner.components.char_spell import SHIPPED_MODELS, match_casing
+from spacy_rnn_ner.corpora.typos import create_typo_corpus
+from spacy_rnn_ner.spelling.candidates import DeletionIndex, osa_distance
+from spacy_rnn_ner.spelling.lexicon import Lexicon, LexiconFormatError
+
+COMPONENT_SOURCE = Path(__file__).resolve().parents[1] / "spacy_rnn_ner" / "components" / "char_spell.py"
+requires_shipped = pytest.mark.skipif(not (SHIPPED_MODELS["en"] / "model").exists(), reason="no shipped model")
+
+
+@pytest.fixture(scope="module")
+def shipped_nlp():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("char_spell")
+    return nlp
+
+
+def test_component_module_imports_no_torch_at_top_level():
+    tree = ast.parse(COMPONENT_SOURCE.read_text(encoding="utf-8"))
+    top_level = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    names = [alias.name for node in top_level for alias in node.names]
+    modules = [getattr(node, "module", None) or "" for node in top_level]
+    assert not any("torch" in name for name in names + modules)
+    import spacy_rnn_ner.components.char_spell  # noqa: F401
+
+    assert "spacy_rnn_ner.models.spell_torch" not in sys.modules or "torch" in sys.modules
+
+
+def test_osa_distance_and_index():
+    assert osa_distance("networc", "network") == 1
+    assert osa_distance("teh", "the") == 1
+    assert osa_distance("abc", "xyz", limit=2) == 3
+    index = DeletionIndex(["network", "networks", "net", "work"])
+    assert index.lookup("networc") == [("network", 1), ("networks", 2)]
+    assert index.lookup("wrok", max_distance=1) == [("work", 1)]
+
+
+def test_match_casing():
+    assert match_casing("network", "Networc") == "Network"
+    assert match_casing("network", "networc") == "network"
+    assert match_casing("network", "NETWORC") == "NETWORK"
+
+
+@requires_shipped
+def test_shipped_model_corrects_and_keeps_casing(shipped_nlp):
+    text = "Networc problems are commn.  I recieve the mesage at http://example.com on 12.5 from Anna."
+    doc = shipped_nlp(text)
+    assert doc.text == text
+    assert doc._.corrected_text == "Network problems are common.  I receive the message at http://example.com on 12.5 from Anna."
+    assert doc[0].norm_ == "network"
+    assert doc[0].idx == 0 and doc[1].idx == len("Networc ")
+    suggestions = doc[0]._.suggestions
+    assert suggestions[0][0] == "network" and 0.0 < suggestions[0][1] <= 1.0
+
+
+@requires_shipped
+def test_shipped_model_leaves_correct_words_numbers_urls_names(shipped_nlp):
+    text = "The Qwertz company emailed info@qwertz.io about 3rd-party code like foo_bar() and NASAA 42 times"
+    doc = shipped_nlp(text)
+    assert doc._.corrected_text == text
+    assert all(token._.suggestions is None for token in doc)
+
+
+@requires_shipped
+def test_allow_list(tmp_path):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("char_spell", config={"allow_list": ["networc"]})
+    assert nlp("the networc is down")._.corrected_text == "the networc is down"
+
+
+@requires_shipped
+def test_doc_with_suggestions_serializes(shipped_nlp):
+    doc = shipped_nlp("teh networc")
+    data = doc.to_bytes()
+    restored = Doc(shipped_nlp.vocab).from_bytes(data)
+    assert restored._.corrected_text == "the network"
+    assert restored[1]._.suggestions == doc[1]._.suggestions
+    srsly.msgpack_dumps(doc[1]._.suggestions)
+
+
+def _lexicon(tmp_path, words):
+    path = tmp_path / "lexicon.txt"
+    path.write_text("".join(f"{w} {count}\n" for w, count in words), encoding="utf-8")
+    return path
+
+
+TINY_WORDS = [("apple", 900), ("apply", 800), ("ample", 700), ("maple", 600), ("paper", 500), ("pepper", 400),
+              ("zipper", 300), ("dipper", 200), ("copper", 100), ("hopper", 90)]
+TRAINED_TYPOS = {"aple": "apple", "appple": "apple", "pappr": "paper", "peper": "pepper", "zipr": "zipper",
+                 "dippr": "dipper", "coper": "copper", "hoppr": "hopper", "mapel": "maple", "ampel": "ample"}
+
+
+@pytest.fixture(scope="module")
+def tiny_nlp(tmp_path_factory):
+    """A tiny char_spell trained on synthetic typos and real pairs of a 10-word lexicon."""
+    import torch
+
+    torch.set_num_threads(1)
+    tmp_path = tmp_path_factory.mktemp("tiny_speller")
+    lexicon = _lexicon(tmp_path, TINY_WORDS)
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("".join(f"{t}\t{c}\n" for t, c in TRAINED_TYPOS.items()), encoding="utf-8")
+    spacy.util.fix_random_seed(0)
+    nlp = spacy.blank("en")
+    config = {"pretrained": None, "lexicon": str(lexicon), "model": {"@architectures": "spacy_rnn_ner.CharSpeller.v1",
+              "char_width": 16, "hidden_width": 32, "max_length": 20, "dropout": 0.0}}
+    nlp.add_pipe("char_spell", config=config)
+    corpus = create_typo_corpus(str(lexicon), pairs=[str(pairs)], n_examples=4, words_per_example=16, freq_power=0.0)
+    nlp.initialize(lambda: itertools.islice(corpus(nlp), 2))
+    optimizer = nlp.create_optimizer()
+    optimizer.learn_rate = 0.01
+    for _ in range(60):
+        for example in corpus(nlp):
+            nlp.update([example], sgd=optimizer)
+    return nlp
+
+
+def test_tiny_model_fixes_the_typos_it_was_trained_on(tiny_nlp):
+    speller = tiny_nlp.get_pipe("char_spell")
+    suggestions = speller.suggest(sorted(TRAINED_TYPOS))
+    fixed = sum(suggestions[typo][0][0] == right for typo, right in TRAINED_TYPOS.items())
+    assert fixed >= 9, {t: s[:2] for t, s in suggestions.items()}
+    doc = tiny_nlp("aple and peper and 42 apple")
+    assert doc._.corrected_text == "apple and pepper and 42 apple"
+
+
+def test_training_reduces_loss_and_scores(tiny_nlp):
+    from spacy_rnn_ner.corpora.typos import make_typo_example
+
+    examples = [make_typo_example(tiny_nlp.vocab, list(TRAINED_TYPOS.items()))]
+    scores = tiny_nlp.evaluate(examples)
+    assert scores["spell_acc"] >= 0.9
+    assert scores["spell_broken"] == 0.0
+
+
+def _outputs(nlp, texts):
+    return [[(t.norm_, t._.suggestions) for t in doc] + [doc._.corrected_text] for doc in nlp.pipe(texts)]
+
+
+def test_to_disk_from_disk_and_bytes_roundtrip(tiny_nlp, tmp_path):
+    texts = ["aple peper", "zipr mapel apple", "dippr hoppr coper"]
+    before = _outputs(tiny_nlp, texts)
+    tiny_nlp.to_disk(tmp_path / "pipeline")
+    loaded = spacy.load(tmp_path / "pipeline")
+    assert _outputs(loaded, texts) == before
+    blank = spacy.blank("en")
+    config = dict(tiny_nlp.get_pipe_config("char_spell"))
+    config.pop("factory")
+    blank.add_pipe("char_spell", config=config)
+    blank.get_pipe("char_spell").from_bytes(tiny_nlp.get_pipe("char_spell").to_bytes())
+    assert _outputs(blank, texts) == before
+
+
+def test_missing_lexicon_names_the_file(tmp_path):
+    nlp = spacy.blank("en")
+    missing = tmp_path / "nowhere.txt"
+    with pytest.raises(FileNotFoundError, match="nowhere.txt"):
+        nlp.add_pipe("char_spell", config={"pretrained": None, "lexicon": str(missing)}).initialize(lambda: [])
+
+
+def test_malformed_lexicon_names_file_and_line(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_text("apple 10\npaper ten\n", encoding="utf-8")
+    with pytest.raises(LexiconFormatError, match=r"bad.txt, line 2: count 'ten' is not a number"):
+        Lexicon.from_disk(path)
+    path.write_text("apple 10\n\nthree fields here\n", encoding="utf-8")
+    with pytest.raises(LexiconFormatError, match=r"bad.txt, line 3: expected 'word count'"):
+        Lexicon.from_disk(path)
+    nlp = spacy.blank("en")
+    speller = nlp.add_pipe("char_spell", config={"pretrained": None, "lexicon": str(path)})
+    with pytest.raises(LexiconFormatError, match="bad.txt, line 3"):
+        speller.initialize(lambda: [])
+
+
+@requires_shipped
+def test_malformed_lexicon_replacing_the_shipped_one(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_text("apple 10\napple\n", encoding="utf-8")
+    with pytest.raises(LexiconFormatError, match="bad.txt, line 2"):
+        spacy.blank("en").add_pipe("char_spell", config={"lexicon": str(path)})
+
+
+def test_missing_pretrained_model_is_reported(tmp_path):
+    nlp = spacy.blank("en")
+    with pytest.raises(ValueError, match="pretrained model"):
+        nlp.add_pipe("char_spell", config={"pretrained": str(tmp_path / "no_model")})

@@ -37,13 +37,14 @@ LONG_DOC_WARNING = 20000
 
 
 class CorpusFormatError(ValueError):
-    """A column file has a line that cannot be read; the message names file and line."""
+    """Input that cannot be read; the message names the file and the line (or row) and the problem."""
 
-    def __init__(self, path: Union[str, Path], line_no: int, problem: str) -> None:
-        super().__init__(f"{path}, line {line_no}: {problem}")
+    def __init__(self, path: Union[str, Path], line_no: int, problem: str, unit: str = "line") -> None:
+        super().__init__(f"{path}, {unit} {line_no}: {problem}")
         self.path = str(path)
         self.line_no = line_no
         self.problem = problem
+        self.unit = unit
 
 
 class Sentence(NamedTuple):

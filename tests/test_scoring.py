@@ -11,7 +11,7 @@ from spacy.vocab import Vocab
 
 from spacy_rnn_ner.scoring import examples_to_iob, seqeval_ner_score, seqeval_scores
 
-from conftest import read_examples, small_rnn_ner_config
+from conftest import CONFIGS, read_examples, small_rnn_ner_config
 
 Ents = Sequence[Tuple[int, int, str]]
 
@@ -123,3 +123,52 @@ def test_trained_rnn_ner_scores_agree(trained_nlp_path):
     assert scores["seqeval_strict_f"] == pytest.approx(scores["ents_f"])
     for label, values in scores["ents_per_type"].items():
         assert scores["seqeval_per_type"][label]["f"] == pytest.approx(values["f"])
+
+
+# Tiny stand-ins written in each corpus's format (no shared data needed).
+CORPUS_SAMPLES = {
+    "conll2003": "-DOCSTART- -X- -X- O\n\nAnna NNP B-NP B-PER\nvisits VBZ B-VP O\nOslo NNP B-NP B-LOC\n\n",
+    "wnut17": "Anna\tB-person\nvisits\tO\nOslo\tB-location\n\t\nhi\tO\n\n",
+    "ontonotes5": "-DOCSTART-\t-X-\t-X-\tO\n\nAnna\tNNP\t(TOP*\tB-PERSON\nvisits\tVBZ\t*\tO\nOslo\tNNP\t*)\tB-GPE\n\n",
+}
+
+
+EXPECTED_LABELS = {"conll2003": ["PER", "LOC"], "wnut17": ["person", "location"], "ontonotes5": ["PERSON", "GPE"]}
+
+
+@pytest.mark.parametrize("corpus", sorted(CORPUS_SAMPLES))
+def test_corpus_configs_read_their_format(tmp_path, corpus):
+    from spacy.util import load_config, registry
+
+    path = tmp_path / "sample.txt"
+    path.write_text(CORPUS_SAMPLES[corpus], encoding="utf-8")
+    overrides = {"paths.train": str(path), "paths.dev": str(path)}
+    config = load_config(CONFIGS / f"{corpus}.cfg", overrides=overrides, interpolate=True)
+    corpora = registry.resolve(config["corpora"])
+    assert config["components"]["rnn_ner"]["scorer"] == SEQEVAL_SCORER
+    examples = list(corpora["train"](spacy.blank("en")))
+    found = [(ent.text, ent.label_) for eg in examples for ent in eg.reference.ents]
+    assert found == list(zip(["Anna", "Oslo"], EXPECTED_LABELS[corpus]))
+
+
+def test_spacy_train_logs_seqeval_next_to_ents(tmp_path, capsys):
+    from spacy.cli.evaluate import evaluate as spacy_evaluate
+    from spacy.cli.train import train
+    from spacy.tokens import DocBin
+
+    path = tmp_path / "train.conll"
+    path.write_text(CORPUS_SAMPLES["wnut17"] * 5, encoding="utf-8")
+    overrides = {
+        "paths.train": str(path), "paths.dev": str(path), "training.max_steps": 2, "training.eval_frequency": 1,
+        "components.rnn_ner.model.hidden_width": 16, "components.rnn_ner.model.tok2vec.width": 16,
+    }
+    train(CONFIGS / "wnut17.cfg", tmp_path / "out", overrides=overrides)
+    assert "SEQEVAL_F" in capsys.readouterr().out  # a console logger column
+    model = tmp_path / "out" / "model-best"
+    performance = json.loads((model / "meta.json").read_text())["performance"]
+    assert {"ents_f", "seqeval_f", "seqeval_strict_f", "seqeval_per_type"} <= set(performance)
+    nlp = spacy.load(model)
+    DocBin(docs=[eg.reference for eg in read_examples(nlp, "dev.iob")[:5]]).to_disk(tmp_path / "dev.spacy")
+    spacy_evaluate(str(model), tmp_path / "dev.spacy", output=tmp_path / "scores.json", per_component=True)
+    scores = json.loads((tmp_path / "scores.json").read_text())["rnn_ner"]
+    assert scores["seqeval_f"] == pytest.approx(scores["ents_f"])

@@ -1,0 +1,88 @@
+"""nlp.pipe(n_process=2) with rnn_ner: no hang after fork, same entities as n_process=1."""
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from spacy_rnn_ner import parallel
+
+torch = pytest.importorskip("torch")
+torch.set_num_threads(1)  # the trained_nlp_path fixture trains in this process; cores are shared
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Warms torch's OpenMP pool with 2 threads in the parent (the situation that
+# makes forked workers hang), then compares n_process=1 and n_process=2.
+PIPE_SCRIPT = """
+import json, sys
+import spacy, torch
+from spacy_rnn_ner.parallel import install_fork_hook
+
+torch.set_num_threads(2)
+nlp = spacy.load(sys.argv[1])
+texts = [line.rstrip("\\n") for line in open(sys.argv[2], encoding="utf8")]
+
+def entities(docs):
+    return [[[e.start_char, e.end_char, e.label_, e._.confidence] for e in doc.ents] for doc in docs]
+
+one = entities(nlp.pipe(texts, batch_size=8))
+install_fork_hook()
+two = entities(nlp.pipe(texts, batch_size=8, n_process=2))
+print(json.dumps({"one": one, "two": two, "parent_threads": torch.get_num_threads()}))
+"""
+
+
+def test_pipe_two_processes_equals_one(trained_nlp_path, tmp_path):
+    texts = (ROOT / "corpus" / "texts.txt").read_text(encoding="utf8").splitlines()
+    (tmp_path / "texts.txt").write_text("\n".join(texts) + "\n", encoding="utf8")
+    script = tmp_path / "pipe.py"
+    script.write_text(PIPE_SCRIPT, encoding="utf8")
+    done = subprocess.run(
+        [sys.executable, str(script), str(trained_nlp_path), str(tmp_path / "texts.txt")],
+        capture_output=True,
+        text=True,
+        timeout=300,  # a hang after fork fails here instead of blocking the suite
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(result["one"]) == len(texts)
+    assert sum(len(ents) for ents in result["one"]) > len(texts) // 2
+    assert all(ent[3] is not None and 0.0 < ent[3] <= 1.0 for ents in result["one"] for ent in ents)
+    assert result["two"] == result["one"]
+    assert result["parent_threads"] == 2  # the hook only changes the children
+
+
+def _report_threads(queue) -> None:
+    import torch
+
+    queue.put(torch.get_num_threads())
+
+
+def test_fork_hook_sets_one_thread_in_children():
+    torch.set_num_threads(2)
+    parallel.install_fork_hook()
+    parallel.install_fork_hook()  # idempotent
+    before = torch.get_num_threads()
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    process = context.Process(target=_report_threads, args=(queue,))
+    process.start()
+    child_threads = queue.get(timeout=60)
+    process.join(timeout=60)
+    assert child_threads == 1
+    assert torch.get_num_threads() == before == 2
+    torch.set_num_threads(1)
+
+
+def test_worker_threads_from_environment(monkeypatch):
+    monkeypatch.setenv(parallel.WORKER_THREADS_ENV, "3")
+    assert parallel.worker_threads() == 3
+    monkeypatch.setenv(parallel.WORKER_THREADS_ENV, "many")
+    assert parallel.worker_threads() == 1
+    monkeypatch.delenv(parallel.WORKER_THREADS_ENV)
+    assert parallel.worker_threads() == 1
+    assert os.environ.get(parallel.WORKER_THREADS_ENV) is None

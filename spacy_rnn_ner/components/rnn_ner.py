@@ -188,9 +188,9 @@ class RNNEntityRecognizer(TrainablePipe):
                 doc.ents = []
                 continue
             biluo = tagging.tags_to_biluo([tag_names[i] for i in result.tags], scheme)
-            spans = biluo_tags_to_spans(doc, biluo)
-            doc.ents = spans
-            if spans:
+            spans = [_strip_space(span) for span in biluo_tags_to_spans(doc, biluo)]
+            doc.ents = [span for span in spans if span is not None]
+            if doc.ents:
                 # log P(span) = unary[s] + sum(pairwise[t] - unary[t], s <= t < e-1)
                 steps = numpy.concatenate([[0.0], numpy.cumsum(result.pairwise - result.unary[:-1])])
                 for span in doc.ents:
@@ -286,3 +286,16 @@ def _forbid_entity_edges_on_space(doc: Doc, scores: Floats2d, penalty: numpy.nda
     spaces = numpy.flatnonzero(doc.to_array("IS_SPACE"))
     if len(spaces):
         scores[spaces] += penalty
+
+
+def _strip_space(span: Span) -> Optional[Span]:
+    """The span without leading and trailing whitespace tokens (None if nothing is left)."""
+    start, end = span.start, span.end
+    doc = span.doc
+    while start < end and doc[start].is_space:
+        start += 1
+    while end > start and doc[end - 1].is_space:
+        end -= 1
+    if start == end:
+        return None
+    return span if (start, end) == (span.start, span.end) else Span(doc, start, end, label=span.label)

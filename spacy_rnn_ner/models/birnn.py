@@ -241,26 +241,99 @@ class Decoded(NamedTuple):
 
 
 def decode(model: Model, scores: List[Floats2d]) -> List[Decoded]:
-    """Decode the best valid tag path of each document, with path marginals."""
+    """Decode the best valid tag path of each document, with path marginals.
+
+    Documents longer than `window_size` are decoded in segments cut between
+    two tokens that are confidently outside any entity, so no entity crosses
+    a cut and each segment's path is valid on its own; segments of all
+    documents are decoded together in length-sorted batches.
+    """
     import torch
 
     module = encoder_module(model)
     device = next(module.parameters()).device
     ops = model.ops
-    lengths = [len(s) for s in scores]
-    empty = numpy.zeros((0,), dtype="f")
-    results = [Decoded(numpy.zeros((0,), dtype="i"), empty, empty) for _ in scores]
-    nonempty = [i for i, length in enumerate(lengths) if length]
+    host_scores = [ops.to_numpy(s) for s in scores]
+    segments = [
+        (doc, start, end)
+        for doc, doc_scores in enumerate(host_scores)
+        for start, end in decoding_segments(doc_scores, model.attrs["window_size"], model.attrs["window_overlap"])
+    ]
+    parts: List[Optional[Decoded]] = [None] * len(segments)
+    lengths = [end - start for _, start, end in segments]
     with torch.inference_mode():
-        for chunk in length_sorted_chunks([lengths[i] for i in nonempty], model.attrs["batch_tokens"]):
-            members = [nonempty[i] for i in chunk]
-            padded = torch.as_tensor(ops.to_numpy(ops.pad([scores[i] for i in members])), device=device)
-            chunk_lengths = torch.tensor([lengths[i] for i in members], device=device)
+        for chunk in length_sorted_chunks(lengths, model.attrs["batch_tokens"]):
+            padded = torch.as_tensor(
+                _pad_floats([host_scores[segments[i][0]][segments[i][1] : segments[i][2]] for i in chunk]),
+                device=device,
+            )
+            chunk_lengths = torch.tensor([lengths[i] for i in chunk], device=device)
             tags, unary, pairwise = (t.cpu().numpy() for t in module.decode(padded, chunk_lengths))
-            for row, i in enumerate(members):
+            for row, i in enumerate(chunk):
                 n = lengths[i]
-                results[i] = Decoded(tags[row, :n], unary[row, :n], pairwise[row, : max(0, n - 1)])
+                parts[i] = Decoded(tags[row, :n], unary[row, :n], pairwise[row, : n - 1])
+    return _join_segments(segments, parts, len(scores))
+
+
+def decoding_segments(scores: numpy.ndarray, size: int, overlap: int) -> List[Tuple[int, int]]:
+    """Cut a document's (n_tokens, n_tags) scores into segments of at most `size` tokens.
+
+    Each cut falls in the last `overlap` tokens of a segment, between the two
+    adjacent tokens most confidently tagged 'O' (tag 0).
+    """
+    length = len(scores)
+    if length == 0:
+        return []
+    if scores.shape[1] > 1:
+        outside_margin = scores[:, 0] - scores[:, 1:].max(axis=1)
+    else:
+        outside_margin = numpy.zeros(length, dtype="f")
+    segments = []
+    start = 0
+    while length - start > size:
+        low, high = start + size - overlap, start + size
+        # cut before token c: both c-1 and c should be confidently 'O'
+        both_outside = numpy.minimum(outside_margin[low - 1 : high - 1], outside_margin[low:high])
+        cut = low + int(numpy.argmax(both_outside))
+        segments.append((start, cut))
+        start = cut
+    segments.append((start, length))
+    return segments
+
+
+def _join_segments(
+    segments: List[Tuple[int, int, int]], parts: List[Decoded], n_docs: int
+) -> List[Decoded]:
+    empty = numpy.zeros((0,), dtype="f")
+    by_doc: List[List[Decoded]] = [[] for _ in range(n_docs)]
+    for (doc, _, _), part in zip(segments, parts):
+        by_doc[doc].append(part)
+    results = []
+    for pieces in by_doc:
+        if not pieces:
+            results.append(Decoded(numpy.zeros((0,), dtype="i"), empty, empty))
+            continue
+        pairwise = [pieces[0].pairwise]
+        for previous, current in zip(pieces, pieces[1:]):
+            # Across a cut the segments are independent: P(a, b) = P(a) P(b).
+            pairwise.append(numpy.array([previous.unary[-1] + current.unary[0]], dtype="f"))
+            pairwise.append(current.pairwise)
+        results.append(
+            Decoded(
+                numpy.concatenate([p.tags for p in pieces]),
+                numpy.concatenate([p.unary for p in pieces]),
+                numpy.concatenate(pairwise),
+            )
+        )
     return results
+
+
+def _pad_floats(arrays: List[numpy.ndarray]) -> numpy.ndarray:
+    max_len = max(len(a) for a in arrays)
+    padded = numpy.zeros((len(arrays), max_len, arrays[0].shape[1]), dtype="f")
+    for i, array in enumerate(arrays):
+        padded[i, : len(array)] = array
+    return padded
 
 
 def _pad_masks(masks: List[numpy.ndarray]) -> numpy.ndarray:

@@ -52,12 +52,13 @@ class LinearChainCRF(nn.Module):
         if tag_mask is not None:
             emissions = emissions.masked_fill(~tag_mask, FORBIDDEN)
         transitions, start, end = self.scores()
+        exp_transitions = transitions.exp()
         active = _active_steps(lengths, emissions.shape[1])
         # unbind once: indexing emissions[:, t] in the loop would make backward quadratic.
         steps = emissions.unbind(1)
         alpha = start + steps[0]
         for t in range(1, len(steps)):
-            step = torch.logsumexp(alpha.unsqueeze(2) + transitions, dim=1) + steps[t]
+            step = _log_matmul(alpha, exp_transitions) + steps[t]
             alpha = torch.where(active[:, t : t + 1], step, alpha)
         return torch.logsumexp(alpha + end, dim=1)
 
@@ -97,17 +98,18 @@ class LinearChainCRF(nn.Module):
         """Return log alpha, log beta (batch, length, n_tags) and log Z (batch,)."""
         batch_size, max_len, n_tags = emissions.shape
         transitions, start, end = self.scores()
+        exp_transitions = transitions.exp()
         active = _active_steps(lengths, max_len)
         alphas = [start + emissions[:, 0]]
         for t in range(1, max_len):
-            step = torch.logsumexp(alphas[-1].unsqueeze(2) + transitions, dim=1) + emissions[:, t]
+            step = _log_matmul(alphas[-1], exp_transitions) + emissions[:, t]
             alphas.append(torch.where(active[:, t : t + 1], step, alphas[-1]))
         log_z = torch.logsumexp(alphas[-1] + end, dim=1)
         # beta at each sequence's last position is the end score.
         last = (lengths - 1).clamp(min=0)
         betas = [end.expand(batch_size, n_tags)]
         for t in range(max_len - 2, -1, -1):
-            step = torch.logsumexp(transitions + (emissions[:, t + 1] + betas[-1]).unsqueeze(1), dim=2)
+            step = _log_matmul(emissions[:, t + 1] + betas[-1], exp_transitions.T)
             at_end = (t == last).unsqueeze(1)
             inside = active[:, t + 1 : t + 2]
             betas.append(torch.where(inside, step, torch.where(at_end, end, betas[-1])))
@@ -149,6 +151,17 @@ def _penalty(allowed: Optional[numpy.ndarray], shape: Tuple[int, ...]) -> Tensor
     if tuple(allowed_tensor.shape) != shape:
         raise ValueError(f"Constraint mask has shape {tuple(allowed_tensor.shape)}, expected {shape}.")
     return torch.where(allowed_tensor, 0.0, FORBIDDEN).float()
+
+
+def _log_matmul(log_scores: Tensor, exp_transitions: Tensor) -> Tensor:
+    """log(exp(log_scores) @ exp_transitions), stably: one matrix product per step.
+
+    Much faster than a logsumexp over (batch, n_tags, n_tags). Sums of zero
+    (only forbidden predecessors) are clamped to a tiny mass, not log(0), so
+    gradients stay finite.
+    """
+    shift = log_scores.max(dim=1, keepdim=True).values.detach()
+    return torch.log(torch.clamp_min(torch.exp(log_scores - shift) @ exp_transitions, 1e-30)) + shift
 
 
 def _active_steps(lengths: Tensor, max_len: int) -> Tensor:

@@ -1,0 +1,183 @@
+"""The rnn_ner component: training, prediction, serialization, batching, edge cases."""
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+import spacy
+from spacy.tokens import Doc
+from spacy.training import Example
+
+from conftest import CONFIGS, small_rnn_ner_config, train_pipeline
+
+TRAIN_DATA = [
+    ("President Roosevelt spoke in Washington on Monday.", [(10, 19, "PER"), (29, 39, "LOC")]),
+    ("She rented a flat on Roosevelt Street in Manhattan.", [(21, 37, "LOC"), (41, 50, "LOC")]),
+    ("Acme Corp hired Maria Lopez in Madrid last year.", [(0, 9, "ORG"), (16, 27, "PER"), (31, 37, "LOC")]),
+    ("Nothing happened here.", []),
+    ("The French team beat Brazil.", [(4, 10, "MISC"), (21, 27, "LOC")]),
+]
+
+
+def make_examples(nlp):
+    return [Example.from_dict(nlp.make_doc(text), {"entities": ents}) for text, ents in TRAIN_DATA]
+
+
+def entities(doc):
+    return [(e.start_char, e.end_char, e.label_) for e in doc.ents]
+
+
+@pytest.fixture(scope="module", params=["BILUO", "BIO"])
+def overfit_nlp(request):
+    nlp = spacy.blank("en")
+    config = small_rnn_ner_config()
+    config["tag_scheme"] = request.param
+    nlp.add_pipe("rnn_ner", config=config)
+    train_pipeline(nlp, make_examples(nlp), n_epochs=120)
+    return nlp
+
+
+def test_overfits_to_perfect_f1(overfit_nlp):
+    scores = overfit_nlp.evaluate(make_examples(overfit_nlp))
+    assert scores["ents_f"] == 1.0
+    assert set(scores["ents_per_type"]) == {"PER", "LOC", "ORG", "MISC"}
+    for text, ents in TRAIN_DATA:
+        doc = overfit_nlp(text)
+        assert entities(doc) == ents
+        for ent in doc.ents:
+            assert 0.0 < ent._.confidence <= 1.0
+
+
+def test_context_decides_label(overfit_nlp):
+    person = overfit_nlp("President Roosevelt spoke in Washington on Monday.")
+    place = overfit_nlp("She rented a flat on Roosevelt Street in Manhattan.")
+    assert ("Roosevelt", "PER") in [(e.text, e.label_) for e in person.ents]
+    assert ("Roosevelt Street", "LOC") in [(e.text, e.label_) for e in place.ents]
+
+
+def test_save_load_disk_and_bytes_identical(overfit_nlp, tmp_path):
+    texts = [text for text, _ in TRAIN_DATA] + ["Maria Lopez left Acme Corp for Roosevelt Street."]
+    expected = [(entities(d), [e._.confidence for e in d.ents]) for d in overfit_nlp.pipe(texts)]
+    overfit_nlp.to_disk(tmp_path / "model")
+    from_disk = spacy.load(tmp_path / "model")
+    from_bytes = spacy.blank("en")
+    pipe_config = dict(overfit_nlp.get_pipe_config("rnn_ner"))
+    pipe_config.pop("factory")
+    from_bytes.add_pipe("rnn_ner", config=pipe_config)
+    from_bytes.from_bytes(overfit_nlp.to_bytes())
+    for loaded in (from_disk, from_bytes):
+        got = [(entities(d), [e._.confidence for e in d.ents]) for d in loaded.pipe(texts)]
+        assert got == expected
+        assert loaded.get_pipe("rnn_ner").labels == overfit_nlp.get_pipe("rnn_ner").labels
+
+
+def test_pipe_batches_equal_single_docs(overfit_nlp):
+    texts = [text for text, _ in TRAIN_DATA] * 3 + ["", "   ", "Roosevelt " * 40]
+    one_by_one = [entities(overfit_nlp(text)) for text in texts]
+    for batch_size in (1, 4, 1000):
+        assert [entities(d) for d in overfit_nlp.pipe(texts, batch_size=batch_size)] == one_by_one
+
+
+def test_empty_and_whitespace_docs(overfit_nlp):
+    for text in ["", " ", "\n\n\t  ", "  \n "]:
+        doc = overfit_nlp(text)
+        assert doc.ents == ()
+    docs = list(overfit_nlp.pipe(["", "President Roosevelt spoke.", "  "]))
+    assert docs[0].ents == () and docs[2].ents == ()
+    assert [e.label_ for e in docs[1].ents] == ["PER"]
+
+
+def test_whitespace_tokens_never_start_or_end_entities(overfit_nlp):
+    doc = overfit_nlp("President  Roosevelt \n spoke in \n\n Washington \n")
+    for ent in doc.ents:
+        assert not ent[0].is_space and not ent[-1].is_space
+
+
+def test_very_long_document_is_tagged_throughout(overfit_nlp):
+    sentence = "President Roosevelt spoke in Washington on Monday ."
+    n_repeats = 100_000 // len(sentence.split()) + 1
+    words = sentence.split() * n_repeats
+    doc = Doc(overfit_nlp.vocab, words=words)
+    assert len(doc) >= 100_000
+    start = time.perf_counter()
+    doc = overfit_nlp(doc)
+    assert time.perf_counter() - start < 120
+    # Windows cover the whole document: every repetition keeps its entities,
+    # at the start, at window seams and at the end.
+    counts = Counter(ent.text for ent in doc.ents)
+    assert counts["Washington"] == n_repeats
+    assert doc.ents[0].start < 8 and doc.ents[-1].end > len(doc) - 8
+
+
+def test_window_seams_do_not_change_predictions(overfit_nlp):
+    nlp = overfit_nlp
+    text = " ".join(t for t, _ in TRAIN_DATA[:3]) * 20
+    model = nlp.get_pipe("rnn_ner").model
+    whole = entities(nlp(text))
+    original = (model.attrs["window_size"], model.attrs["window_overlap"])
+    model.attrs["window_size"], model.attrs["window_overlap"] = 48, 16
+    try:
+        windowed = entities(nlp(text))
+    finally:
+        model.attrs["window_size"], model.attrs["window_overlap"] = original
+    assert windowed == whole
+
+
+def test_labels_from_initialize_config_and_errors():
+    nlp = spacy.blank("en")
+    ner = nlp.add_pipe("rnn_ner", config=small_rnn_ner_config())
+    nlp.initialize(lambda: make_examples(nlp), )
+    assert set(ner.labels) == {"PER", "LOC", "ORG", "MISC"}
+    with pytest.raises(ValueError, match="after initialization"):
+        ner.add_label("EVENT")
+    empty = spacy.blank("en")
+    empty.add_pipe("rnn_ner", config=small_rnn_ner_config())
+    no_ents = [Example.from_dict(empty.make_doc("no entities here"), {"entities": []})]
+    with pytest.raises(ValueError, match="no entity labels"):
+        empty.initialize(lambda: no_ents)
+
+
+def test_softmax_decoder_and_gru_train():
+    nlp = spacy.blank("en")
+    config = small_rnn_ner_config()
+    config["model"]["decoder"] = "softmax"
+    config["model"]["rnn_type"] = "gru"
+    config["model"]["depth"] = 2
+    nlp.add_pipe("rnn_ner", config=config)
+    train_pipeline(nlp, make_examples(nlp), n_epochs=120)
+    assert nlp.evaluate(make_examples(nlp))["ents_f"] == 1.0
+
+
+def test_config_passes_spacy_debug_config(tmp_path):
+    nlp = spacy.blank("en")
+    from spacy.tokens import DocBin
+
+    db = DocBin()
+    for eg in make_examples(nlp):
+        db.add(eg.reference)
+    db.to_disk(tmp_path / "data.spacy")
+    result = subprocess.run(
+        [sys.executable, "-m", "spacy", "debug", "config", str(CONFIGS / "rnn_ner.cfg"),
+         "--paths.train", str(tmp_path / "data.spacy"), "--paths.dev", str(tmp_path / "data.spacy")],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Config is valid" in result.stdout
+
+
+def test_blank_pipelines_work_when_torch_is_broken():
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "import spacy\n"
+        "nlp = spacy.blank('en')\n"
+        "nlp.add_pipe('sentencizer')\n"
+        "assert len(nlp('Hello world. Bye.')) == 5\n"
+        "try:\n"
+        "    nlp.add_pipe('rnn_ner')\n"
+        "except ImportError as err:\n"
+        "    print('ImportError', err)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "ImportError" in result.stdout

@@ -17,6 +17,7 @@ Results go to bench/runs/corpora/<corpus>/results.json. Data is read from ../sha
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -107,7 +108,12 @@ def train(run_dir: Path, config: Any) -> Dict[str, Any]:
 
 
 def _last_step(log_text: str) -> Optional[int]:
-    steps = [int(line.split()[1]) for line in log_text.splitlines() if len(line.split()) > 2 and line.split()[0].isdigit() and line.split()[1].isdigit()]
+    """The step the budget stopped training at, else the last logged evaluation step."""
+    stopped = re.findall(r"time budget of \d+s spent at step (\d+)", log_text)
+    if stopped:
+        return int(stopped[-1])
+    steps = [int(fields[1]) for fields in map(str.split, log_text.splitlines())
+             if len(fields) > 2 and fields[0].isdigit() and fields[1].isdigit()]
     return steps[-1] if steps else None
 
 

@@ -280,3 +280,23 @@ def test_kill_and_resume_parquet_parts(trained_nlp_path, long_input, tmp_path, c
     table = pq.read_table(output).to_pylist()
     rows = [{k: v for k, v in row.items() if v is not None and not k.startswith("correct")} for row in table]
     assert rows == read_jsonl(reference)
+
+
+def test_batches_run_in_a_memory_zone(trained_nlp_path):
+    from spacy_rnn_ner.batch.annotator import BatchAnnotator
+    from spacy_rnn_ner.batch.readers import InputRecord
+
+    annotator = BatchAnnotator(trained_nlp_path)
+    strings = annotator.nlp.vocab.strings
+
+    def batch(start: int) -> list:
+        texts = [f"{TEXTS[i % len(TEXTS)]} Ref unique{i}x{i * 31}" for i in range(start, start + 20)]
+        return [InputRecord(i, i + 1, str(i + 1), text, None) for i, text in enumerate(texts, start)]
+
+    first = annotator(batch(0))
+    size = len(strings)
+    for start in range(20, 200, 20):
+        results = annotator(batch(start))
+        assert [result.index for result in results] == list(range(start, start + 20))
+    assert len(strings) == size  # new words of each batch are gone with its zone
+    assert first[0].row["text"].endswith("Ref unique0x0")

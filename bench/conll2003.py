@@ -1,0 +1,120 @@
+"""CoNLL-2003: rnn_ner against spaCy's built-in `ner`, trained and measured side by side.
+
+    python bench/conll2003.py prepare            # column files -> bench/data/conll2003/*.spacy
+    python bench/conll2003.py train              # both systems, one after the other
+    python bench/conll2003.py measure            # test/dev F1 and words/s, one table
+
+`train` runs `spacy train` with configs/rnn_ner.cfg for rnn_ner and with the
+config `spacy init config -p ner -o efficiency` writes (bench/configs/) for
+spaCy's ner, on the same DocBin files (documents kept whole). `measure` loads
+both model-best pipelines in one process and, on the same machine and data,
+scores dev and test (spaCy's ents scorer and seqeval) and times `nlp.pipe` on
+the raw test texts (tokenization included).
+"""
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List
+
+import spacy
+from spacy.tokens import DocBin
+from spacy.training import Example
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "corpora" / "conll2003"
+DATA = ROOT / "bench" / "data" / "conll2003"
+RUNS = ROOT / "bench" / "runs"
+SYSTEMS = {
+    "rnn_ner": ROOT / "configs" / "rnn_ner.cfg",
+    "spacy_ner": ROOT / "bench" / "configs" / "spacy_ner_efficiency.cfg",
+}
+SPLITS = {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"}
+
+
+def prepare() -> None:
+    for split, name in SPLITS.items():
+        _run([sys.executable, "-m", "spacy_rnn_ner", "convert", str(SHARED / name), str(DATA / f"{split}.spacy")])
+
+
+def train(systems: List[str], extra: List[str]) -> None:
+    for system in systems:
+        output = RUNS / f"conll2003_{system}"
+        start = time.perf_counter()
+        _run([sys.executable, "-m", "spacy", "train", str(SYSTEMS[system]), "--output", str(output),
+              "--paths.train", str(DATA / "train.spacy"), "--paths.dev", str(DATA / "dev.spacy"), *extra])
+        print(f"{system}: trained in {time.perf_counter() - start:.0f} s")
+
+
+def measure(systems: List[str], batch_size: int, repeats: int) -> Dict[str, Any]:
+    from spacy_rnn_ner.scoring import examples_to_iob, seqeval_scores
+
+    results = {}
+    for system in systems:
+        nlp = spacy.load(RUNS / f"conll2003_{system}" / "model-best")
+        row: Dict[str, Any] = {}
+        for split in ("dev", "test"):
+            gold = list(DocBin().from_disk(DATA / f"{split}.spacy").get_docs(nlp.vocab))
+            examples = [Example(nlp.make_doc(doc.text), doc) for doc in gold]
+            scores = nlp.evaluate(examples, batch_size=batch_size)
+            predicted = [Example(doc, eg.reference) for doc, eg in zip(nlp.pipe((eg.predicted.text for eg in examples), batch_size=batch_size), examples)]
+            y_true, y_pred = examples_to_iob(predicted)
+            seq = seqeval_scores(y_true, y_pred)
+            row[f"{split}_ents_f"] = 100 * scores["ents_f"]
+            row[f"{split}_seqeval_f"] = 100 * seq["seqeval_f"]
+            if split == "test":
+                row["test_per_type"] = {k: round(100 * v["f"], 2) for k, v in scores["ents_per_type"].items()}
+                row["words_per_s"] = _pipe_speed(nlp, [doc.text for doc in gold], batch_size, repeats)
+        results[system] = row
+    return results
+
+
+def _pipe_speed(nlp, texts: List[str], batch_size: int, repeats: int) -> float:
+    n_words = sum(len(doc) for doc in nlp.tokenizer.pipe(texts))
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _doc in nlp.pipe(texts, batch_size=batch_size):
+            pass
+        best = max(best, n_words / (time.perf_counter() - start))
+    return best
+
+
+def print_table(results: Dict[str, Any]) -> None:
+    print("| system | test F1 (spaCy) | test F1 (seqeval) | dev F1 | words/s (nlp.pipe) |")
+    print("|---|---|---|---|---|")
+    for system, row in results.items():
+        print(f"| {system} | {row['test_ents_f']:.2f} | {row['test_seqeval_f']:.2f} | {row['dev_ents_f']:.2f} | {row['words_per_s']:,.0f} |")
+    for system, row in results.items():
+        print(f"{system} test F1 per type: {row['test_per_type']}")
+
+
+def _run(command: List[str]) -> None:
+    print("$", " ".join(command), flush=True)
+    subprocess.run(command, check=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("step", choices=["prepare", "train", "measure"])
+    parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=list(SYSTEMS))
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--output", type=Path, default=RUNS / "conll2003_results.json")
+    args, extra = parser.parse_known_args()
+    if args.step == "prepare":
+        prepare()
+    elif args.step == "train":
+        train(args.systems, extra)
+    else:
+        results = measure(args.systems, args.batch_size, args.repeats)
+        print_table(results)
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -192,8 +192,8 @@ class CharSpeller(TrainablePipe):
             return False
         if not text[1:].islower():
             return False  # all caps, camelCase: names, acronyms, code
-        if text[0].isupper() and not _starts_sentence(token):
-            return False  # capitalised mid-sentence: looks like a name
+        if text[0].isupper() and (not _starts_sentence(token) or _looks_like_name(token)):
+            return False  # capitalised mid-sentence, or a sentence-initial name
         return not token.ent_type
 
     # Prediction
@@ -418,6 +418,17 @@ def _starts_sentence(token: Token) -> bool:
         return True
     previous = token.doc[token.i - 1]
     return previous.text in SENTENCE_END or "\n" in previous.whitespace_ or previous.is_space
+
+
+def _looks_like_name(token: Token) -> bool:
+    """A sentence-initial capitalised word followed by another one ("Nadim Ladki said"),
+    or written capitalised elsewhere mid-sentence in the same doc."""
+    doc = token.doc
+    following = doc[token.i + 1] if token.i + 1 < len(doc) else None
+    if following is not None and following.text[:1].isupper() and following.text.isalpha():
+        return True
+    text = token.text
+    return any(other.text == text and other.i != token.i and not _starts_sentence(other) for other in doc)
 
 
 def _normalise(scored: List[Tuple[str, float]], n: int) -> List[Tuple[str, float]]:

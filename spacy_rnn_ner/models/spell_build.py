@@ -34,12 +34,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--dev-size", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tune-only", action="store_true", help="only re-tune the ranking of --output")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
     spacy.util.fix_random_seed(args.seed)
     nlp = spacy.blank("en")
+    if args.tune_only:
+        speller = nlp.add_pipe("char_spell", config={"pretrained": str(args.output)})
+        tune_ranking(speller, make_dev_pairs(speller.lexicon, args.dev_size, seed=10**6 + args.seed))
+        speller.to_disk(args.output)
+        return 0
     speller = nlp.add_pipe(
         "char_spell", config={"pretrained": None, "lexicon": args.lexicon, "max_words": args.max_words}
     )
@@ -47,9 +53,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                 words_per_example=args.batch_words, seed=args.seed + 1)
     nlp.initialize(lambda: itertools.islice(corpus(nlp), 2))
     train(nlp, corpus, args.minutes * 60, args.learn_rate)
+    args.output.mkdir(parents=True, exist_ok=True)
+    speller.to_disk(args.output)
     dev = make_dev_pairs(speller.lexicon, args.dev_size, seed=10**6 + args.seed)
     tune_ranking(speller, dev)
-    args.output.mkdir(parents=True, exist_ok=True)
     speller.to_disk(args.output)
     print(f"Saved to {args.output}")
     return 0
@@ -94,8 +101,8 @@ def tune_ranking(speller, pairs: List[Tuple[str, str]]) -> Dict[str, float]:
     candidates = [speller.index.lookup(t) for t in typos]
     scores = score_candidates(speller.model, typos, [[c for c, _ in cands] for cands in candidates])
     best = (-1.0, dict(speller.cfg["ranking"]))
-    for freq_weight in [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0]:
-        for distance_weight in [0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0]:
+    for freq_weight in [0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.85, 1.0, 1.2]:
+        for distance_weight in [0.0, -1.0, -2.0, -3.0, -4.0, -5.0, -6.0, -8.0, -10.0]:
             correct = 0
             for (_, gold), cands, model_scores in zip(pairs, candidates, scores):
                 if not cands:

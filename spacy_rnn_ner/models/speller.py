@@ -110,7 +110,9 @@ def _forward(model: Model, pairs: List[Tuple[str, str]], is_train: bool):
     return model.layers[0](inputs, is_train)
 
 
-def score_candidates(model: Model, typos: Sequence[str], candidates: Sequence[Sequence[str]]) -> List[numpy.ndarray]:
+def score_candidates(
+    model: Model, typos: Sequence[str], candidates: Sequence[Sequence[str]], chunk_size: int = 2048
+) -> List[numpy.ndarray]:
     """log P(candidate | typo) for each typo's candidates (one array per typo)."""
     import torch
 
@@ -120,13 +122,16 @@ def score_candidates(model: Model, typos: Sequence[str], candidates: Sequence[Se
     if not flat:
         return [numpy.zeros((0,), dtype="float32") for _ in typos]
     typo_ids, typo_lengths = encoder.batch(typos)
-    target_ids, _ = encoder.batch([c for _, c in flat], bos=True, eos=True)
-    rows = numpy.asarray([i for i, _ in flat], dtype="int64")
+    chunks: List[numpy.ndarray] = []
     with torch.no_grad():
         module.eval()
         memory = module.encode(torch.from_numpy(typo_ids), torch.from_numpy(typo_lengths))
-        log_probs = module.sequence_log_prob(memory, torch.from_numpy(rows), torch.from_numpy(target_ids))
-    flat_scores = log_probs.numpy()
+        for start in range(0, len(flat), chunk_size):
+            part = flat[start : start + chunk_size]
+            target_ids, _ = encoder.batch([c for _, c in part], bos=True, eos=True)
+            rows = torch.from_numpy(numpy.asarray([i for i, _ in part], dtype="int64"))
+            chunks.append(module.sequence_log_prob(memory, rows, torch.from_numpy(target_ids)).numpy())
+    flat_scores = numpy.concatenate(chunks)
     results: List[numpy.ndarray] = []
     start = 0
     for cands in candidates:

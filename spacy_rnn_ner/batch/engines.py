@@ -137,6 +137,9 @@ def _annotate_in_pool(
     settings: Dict[str, Any], n_process: int, batches: Iterator[List[InputRecord]]
 ) -> Iterator[List[Annotated]]:
     """Each worker loads the pipeline once; at most 2 batches per worker are in flight."""
+    from ..parallel import install_fork_hook
+
+    install_fork_hook()  # workers get one torch thread even if this process warmed torch's pool
     with ProcessPoolExecutor(n_process, mp_context=_mp_context(), initializer=_init_worker, initargs=(settings,)) as pool:
         pending: Deque[Future] = deque()
         for batch in batches:

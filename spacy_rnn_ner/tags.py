@@ -104,6 +104,22 @@ def _to_scheme(biluo_tags: Sequence[Optional[str]], scheme: str) -> List[Optiona
     return biluo_to_iob(biluo_tags)
 
 
+def tag_spans(tags: numpy.ndarray, tag_names: Sequence[str], scheme: str) -> List[Tuple[int, int, str]]:
+    """(start, end, label) of each entity in a valid tag-id sequence, vectorized."""
+    prefixes = numpy.array([split_tag(tag)[0] for tag in tag_names])[tags]
+    if validate_scheme(scheme) == "BILUO":
+        starts = numpy.flatnonzero((prefixes == "B") | (prefixes == "U"))
+        ends = numpy.flatnonzero((prefixes == "L") | (prefixes == "U")) + 1
+    else:
+        starts = numpy.flatnonzero(prefixes == "B")
+        inside = (prefixes == "B") | (prefixes == "I")
+        continues = numpy.append(prefixes[1:] == "I", False)
+        ends = numpy.flatnonzero(inside & ~continues) + 1
+    if len(starts) != len(ends) or numpy.any(ends <= starts):
+        raise ValueError(f"Invalid {scheme} tag sequence: {[tag_names[t] for t in tags]}")
+    return [(int(s), int(e), split_tag(tag_names[tags[s]])[1]) for s, e in zip(starts, ends)]
+
+
 def tags_to_biluo(tags: Iterable[str], scheme: str) -> List[str]:
     """Convert a valid tag sequence of the given scheme to BILUO."""
     tags = list(tags)

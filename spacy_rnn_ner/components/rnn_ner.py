@@ -5,7 +5,7 @@ This module is imported by spaCy whenever a pipeline is created (through our
 by the model builders and decoding functions, when a model is used.
 """
 from itertools import islice
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy
 import srsly
@@ -13,7 +13,6 @@ from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_examples, validate_get_examples
-from spacy.training.iob_utils import biluo_tags_to_spans
 from spacy.util import registry
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
@@ -187,13 +186,17 @@ class RNNEntityRecognizer(TrainablePipe):
             if result is None or len(doc) == 0:
                 doc.ents = []
                 continue
-            biluo = tagging.tags_to_biluo([tag_names[i] for i in result.tags], scheme)
-            spans = [_strip_space(span) for span in biluo_tags_to_spans(doc, biluo)]
-            doc.ents = [span for span in spans if span is not None]
-            if doc.ents:
+            is_space = doc.to_array("IS_SPACE").astype(bool)
+            spans = []
+            for start, end, label in tagging.tag_spans(result.tags, tag_names, scheme):
+                start, end = _strip_space(is_space, start, end)
+                if start < end:
+                    spans.append(Span(doc, start, end, label=label))
+            doc.ents = spans
+            if spans:
                 # log P(span) = unary[s] + sum(pairwise[t] - unary[t], s <= t < e-1)
                 steps = numpy.concatenate([[0.0], numpy.cumsum(result.pairwise - result.unary[:-1])])
-                for span in doc.ents:
+                for span in spans:
                     log_prob = result.unary[span.start] + steps[span.end - 1] - steps[span.start]
                     span._.set(CONFIDENCE_ATTR, float(numpy.exp(min(0.0, log_prob))))
 
@@ -288,14 +291,10 @@ def _forbid_entity_edges_on_space(doc: Doc, scores: Floats2d, penalty: numpy.nda
         scores[spaces] += penalty
 
 
-def _strip_space(span: Span) -> Optional[Span]:
-    """The span without leading and trailing whitespace tokens (None if nothing is left)."""
-    start, end = span.start, span.end
-    doc = span.doc
-    while start < end and doc[start].is_space:
+def _strip_space(is_space: numpy.ndarray, start: int, end: int) -> Tuple[int, int]:
+    """Move an entity's edges inwards past whitespace tokens."""
+    while start < end and is_space[start]:
         start += 1
-    while end > start and doc[end - 1].is_space:
+    while end > start and is_space[end - 1]:
         end -= 1
-    if start == end:
-        return None
-    return span if (start, end) == (span.start, span.end) else Span(doc, start, end, label=span.label)
+    return start, end

@@ -1,5 +1,5 @@
 """CNN character features (Ma & Hovy 2016) combined with spaCy's hashed word features."""
-from typing import Dict, List, Tuple, Union
+from typing import List, Tuple, Union
 
 import numpy
 from spacy.ml.models import MultiHashEmbed
@@ -102,12 +102,11 @@ def _char_cnn_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[Li
 
 def docs_to_char_ids(docs: List[Doc], max_chars: int, n_chars: int) -> Tuple[Ints2d, Ints1d]:
     """Character ids of each distinct word in the batch, and each token's word index."""
-    type_index: Dict[str, int] = {}
-    token_types = numpy.fromiter(
-        (type_index.setdefault(token.text, len(type_index)) for doc in docs for token in doc),
-        dtype=numpy.int64,
-    )
-    return words_to_char_ids(list(type_index), max_chars, n_chars), token_types
+    orths = numpy.concatenate([doc.to_array("ORTH") for doc in docs])
+    unique_orths, token_types = numpy.unique(orths, return_inverse=True)
+    strings = docs[0].vocab.strings
+    words = [strings[int(orth)] for orth in unique_orths]
+    return words_to_char_ids(words, max_chars, n_chars), token_types.astype(numpy.int64)
 
 
 def words_to_char_ids(words: List[str], max_chars: int, n_chars: int) -> Ints2d:

@@ -149,6 +149,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--batch-size", type=int, default=1000, help="annotate --batch-size")
     parser.add_argument("--pipe-batch-size", type=int, default=256, help="nlp.pipe batch_size")
     parser.add_argument("--ray", action="store_true", help="also time --engine ray (needs ray installed)")
+    parser.add_argument("--skip-throughput", action="store_true", help="only the memory (and --ray) runs")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "spacy-rnn-ner-bench-batch")
     parser.add_argument("--out", type=Path, default=None, help="write all results as JSON")
     args = parser.parse_args(argv)
@@ -159,10 +160,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     results: Dict[str, Any] = {"machine": f"{os.cpu_count()} CPUs", "throughput": [], "memory": [], "ray": []}
     texts = make_input(args.workdir / f"docs-{args.throughput_docs}.txt", args.throughput_docs)
 
-    print(f"## Throughput ({args.throughput_docs} docs, words/s)\n")
-    print("| pipeline | n_process | nlp.pipe | annotate (job) | annotate (wall, incl. load) | peak RSS MB |")
-    print("|---|---|---|---|---|---|")
-    for name, model in models.items():
+    if not args.skip_throughput:
+        print(f"## Throughput ({args.throughput_docs} docs, words/s)\n")
+        print("| pipeline | n_process | nlp.pipe | annotate (job) | annotate (wall, incl. load) | peak RSS MB |")
+        print("|---|---|---|---|---|---|")
+    for name, model in models.items() if not args.skip_throughput else []:
         for n_process in args.n_process:
             pipe = pipe_throughput(model, texts, n_process, args.pipe_batch_size)
             run = annotate_run(model, texts, args.workdir / "out.jsonl", n_process, args.batch_size)

@@ -84,10 +84,9 @@ def check_input(path: str, input_format: str, settings: ReaderSettings) -> None:
         names = _parquet_file(path).schema_arrow.names
         _check_columns(path, names, settings)
     else:
-        dataset = _load_dataset(path, settings.split)
-        names = list(dataset.column_names or []) if dataset.column_names is not None else None
+        names = _load_dataset(path, settings.split).column_names  # None for some streaming datasets
         if names is not None:
-            _check_columns(path, names, settings)
+            _check_columns(path, list(names), settings)
 
 
 # Text and JSON lines

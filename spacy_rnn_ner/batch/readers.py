@@ -14,6 +14,7 @@ INPUT_FORMATS = ("text", "jsonl", "parquet", "hf")
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 HUB_NAME = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
 ROW_BATCH = 1024
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 class InputError(ValueError):
@@ -159,7 +160,8 @@ def _field_record(value: Dict[str, Any], index: int, line_no: int, where: str, s
 def _numbered_lines(path: Path, byte_limit: int, skip: int) -> Iterator[Tuple[int, bytes, bool]]:
     """(line number, bytes without the line break, too long) for each line after `skip`.
 
-    Lines are split on b"\\n" only. A line over byte_limit bytes is not kept in memory.
+    Lines are split on b"\\n" only; a UTF-8 byte order mark opening the file is
+    dropped. A line over byte_limit bytes is not kept in memory.
     """
     with path.open("rb") as file:
         line_no = 0
@@ -174,6 +176,8 @@ def _numbered_lines(path: Path, byte_limit: int, skip: int) -> Iterator[Tuple[in
                 raw = raw[:-1]
             if raw.endswith(b"\r"):
                 raw = raw[:-1]
+            if line_no == 1 and raw.startswith(UTF8_BOM):
+                raw = raw[len(UTF8_BOM) :]
             yield line_no, raw, too_long
 
 

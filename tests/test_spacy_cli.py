@@ -1,0 +1,47 @@
+"""`spacy train`, `spacy evaluate` and `spacy package` on configs/rnn_ner.cfg (sample corpus)."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import CONFIGS, CORPUS
+
+
+def run(*args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def trained_dir(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cli")
+    for split in ("train", "dev"):
+        run("spacy_rnn_ner", "convert", str(CORPUS / f"{split}.iob"), str(tmp / f"{split}.spacy"))
+    run(
+        "spacy", "train", str(CONFIGS / "rnn_ner.cfg"), "--output", str(tmp / "model"),
+        "--paths.train", str(tmp / "train.spacy"), "--paths.dev", str(tmp / "dev.spacy"),
+        "--training.max_steps", "60", "--training.eval_frequency", "30",
+        "--components.rnn_ner.model.hidden_width", "64",
+    )
+    return tmp
+
+
+def test_train_then_evaluate(trained_dir):
+    assert (trained_dir / "model" / "model-best" / "rnn_ner" / "model").exists()
+    run("spacy", "evaluate", str(trained_dir / "model" / "model-best"), str(trained_dir / "dev.spacy"),
+        "--output", str(trained_dir / "scores.json"))
+    scores = json.loads((trained_dir / "scores.json").read_text())
+    assert 0.0 < scores["ents_f"] <= 1.0
+    assert set(scores["ents_per_type"]) <= {"PER", "LOC", "ORG", "MISC"}
+
+
+def test_package_lists_this_package_as_requirement(trained_dir):
+    out = trained_dir / "packages"
+    out.mkdir()
+    run("spacy", "package", str(trained_dir / "model" / "model-best"), str(out),
+        "--name", "rnn_ner_test", "--version", "0.0.1", "--force")
+    meta = json.loads(next(out.glob("*/meta.json")).read_text())
+    assert any(req.startswith("spacy-rnn-ner") for req in meta["requirements"])
+    assert list(out.glob("*/dist/*.tar.gz"))

@@ -68,3 +68,17 @@ def test_spacy_ner_trains_with_char_cnn_embed():
     assert losses[-1] < losses[0] / 4, losses
     assert set(ner.labels) == {"PER", "LOC"}
     assert [(e.text, e.label_) for e in nlp(data[0][0]).ents] == [("Roosevelt", "PER"), ("Washington", "LOC")]
+
+
+def test_word_dropout_zeroes_whole_word_vectors_in_training_only():
+    nlp = spacy.blank("en")
+    model = build_char_cnn_embed(width=8, attrs=["NORM"], rows=[50], char_filters=4, word_dropout=0.5)
+    docs = [nlp("one two three four five six seven eight nine ten " * 20)]
+    model.initialize(X=docs)
+    outputs, backprop = model.begin_update(docs)
+    word_part = outputs[0][:, :8]
+    dropped = (numpy.abs(word_part).sum(axis=1) == 0)
+    assert 0.3 < dropped.mean() < 0.7
+    assert (numpy.abs(outputs[0][dropped, 8:]).sum(axis=1) > 0).all()  # char features stay
+    assert (numpy.abs(model.predict(docs)[0][:, :8]).sum(axis=1) > 0).all()
+    backprop([numpy.ones_like(outputs[0])])

@@ -45,6 +45,7 @@ char_filters = 50
 char_window_widths = [3]
 max_chars = 20
 n_chars = 512
+word_dropout = 0.2
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 

@@ -1,5 +1,5 @@
 """CNN character features (Ma & Hovy 2016) combined with spaCy's hashed word features."""
-from typing import List, Tuple, Union
+from typing import Any, List, Optional, Tuple, Union
 
 import numpy
 from spacy.ml.models import MultiHashEmbed
@@ -25,6 +25,7 @@ def build_char_cnn_embed(
     char_window_widths: List[int] = [3],
     max_chars: int = 20,
     n_chars: int = 512,
+    word_dropout: float = 0.0,
 ) -> Model[List[Doc], List[Floats2d]]:
     """Embed each token by hashed lexical features plus a character CNN.
 
@@ -42,6 +43,9 @@ def build_char_cnn_embed(
     char_window_widths (List[int]): Widths of the character windows convolved.
     max_chars (int): Longer words keep their first and last max_chars // 2 characters.
     n_chars (int): Size of the character table; rarer code points share rows by hashing.
+    word_dropout (float): In training, the share of tokens whose hashed word
+        features are zeroed, so the model learns to recognise unseen words from
+        their characters and context.
     """
     words = MultiHashEmbed(
         width=width, attrs=attrs, rows=rows, include_static_vectors=include_static_vectors
@@ -53,9 +57,43 @@ def build_char_cnn_embed(
         max_chars=max_chars,
         n_chars=n_chars,
     )
+    if word_dropout > 0.0:
+        words = token_dropout(words, word_dropout)
     model = concatenate(words, chars)
     model.set_dim("nO", width + chars.get_dim("nO"))
     return model
+
+
+def token_dropout(layer: Model[List[Doc], List[Floats2d]], rate: float) -> Model[List[Doc], List[Floats2d]]:
+    """Zero each token's whole output vector with probability `rate` in training."""
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"word_dropout must be in [0, 1), got {rate}.")
+    return Model(
+        f"token_dropout({layer.name})",
+        _token_dropout_forward,
+        init=_init_inner,
+        layers=[layer],
+        attrs={"token_dropout": rate},
+        dims={"nO": layer.get_dim("nO") if layer.has_dim("nO") else None},
+    )
+
+
+def _init_inner(model: Model, X: Optional[List[Doc]] = None, Y: Optional[Any] = None) -> None:
+    model.layers[0].initialize(X=X, Y=Y)
+
+
+def _token_dropout_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], callable]:
+    outputs, backprop_layer = model.layers[0](docs, is_train)
+    rate = model.attrs["token_dropout"]
+    if not is_train or rate == 0.0:
+        return outputs, backprop_layer
+    masks = [model.ops.asarray2f(numpy.random.random((len(y), 1)) >= rate) for y in outputs]
+    outputs = [y * mask for y, mask in zip(outputs, masks)]
+
+    def backprop(d_outputs: List[Floats2d]) -> List[Doc]:
+        return backprop_layer([d * mask for d, mask in zip(d_outputs, masks)])
+
+    return outputs, backprop
 
 
 def char_cnn_features(

@@ -194,3 +194,26 @@ def test_missing_pretrained_model_is_reported(tmp_path):
     nlp = spacy.blank("en")
     with pytest.raises(ValueError, match="pretrained model"):
         nlp.add_pipe("char_spell", config={"pretrained": str(tmp_path / "no_model")})
+
+
+def test_constrained_beam_search_only_yields_lexicon_words(tiny_nlp):
+    from spacy_rnn_ner.models.speller import constrained_beam_search
+
+    speller = tiny_nlp.get_pipe("char_spell")
+    results = constrained_beam_search(speller.model, "aaplle", speller.trie, beam_size=4)
+    assert results and all(word in speller.lexicon for word, _ in results)
+    assert [score for _, score in results] == sorted((score for _, score in results), reverse=True)
+
+
+def test_far_typo_uses_the_beam(tiny_nlp):
+    speller = tiny_nlp.get_pipe("char_spell")
+    assert not speller.index.lookup("zzipppeerr")
+    suggestions = speller.suggest(["zzipppeerr"])["zzipppeerr"]
+    assert all(word in speller.lexicon for word, _ in suggestions)
+
+
+@requires_shipped
+def test_shipped_model_is_a_noisy_channel_model(shipped_nlp):
+    speller = shipped_nlp.get_pipe("char_spell")
+    assert speller.model.attrs["direction"] == speller.cfg["direction"] == "channel"
+    assert len(speller.lexicon) == 80000

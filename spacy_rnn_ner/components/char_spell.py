@@ -220,7 +220,7 @@ class CharSpeller(TrainablePipe):
         return result
 
     def _rank(self, words: Sequence[str]) -> List[List[Tuple[str, float]]]:
-        from ..models.speller import constrained_beam_search, has_module, score_candidates
+        from ..models.speller import constrained_beam_search, has_module, is_channel_model, score_candidates
 
         candidates = [self._prefilter(self.index.lookup(word)) for word in words]
         if not has_module(self.model):
@@ -234,7 +234,7 @@ class CharSpeller(TrainablePipe):
                  + ranking["distance_weight"] * d)
                 for (c, d), s in zip(cands, scores)
             ]
-            if not scored and self.cfg["beam_search"]:
+            if not scored and self.cfg["beam_search"] and not is_channel_model(self.model):
                 scored = self._beam_candidates(word, constrained_beam_search(self.model, word, self.trie))
             results.append(_normalise(scored, self.cfg["n_suggestions"]))
         return results
@@ -300,6 +300,7 @@ class CharSpeller(TrainablePipe):
         if not has_module(self.model):
             chars = sorted({c for word in self.lexicon for c in word})
             self.cfg["chars"] = "".join(chars)
+            self.cfg["direction"] = self.model.attrs["direction"]
             build_speller_module(self.model, self.cfg["chars"])
 
     def update(
@@ -319,6 +320,10 @@ class CharSpeller(TrainablePipe):
         pairs = training_pairs(examples)
         if not pairs:
             return losses
+        from ..models.speller import is_channel_model
+
+        if is_channel_model(self.model):
+            pairs = [(word, typo) for typo, word in pairs]
         nll, backprop = self.model.begin_update(pairs)
         backprop(self.model.ops.xp.ones_like(nll) / len(pairs))
         if sgd is not None:
@@ -367,7 +372,7 @@ class CharSpeller(TrainablePipe):
                 raise ValueError(f"Cannot load '{self.name}': missing file {required}.")
         stored = srsly.read_json(path / "cfg")
         if keep_settings:  # factory settings win over stored ones, except learned parts
-            stored = {k: v for k, v in stored.items() if k in ("chars", "ranking")}
+            stored = {k: v for k, v in stored.items() if k in ("chars", "ranking", "direction")}
         self.cfg.update(stored)
         self.set_lexicon(Lexicon.from_disk(path / LEXICON_FILE))
         model_path = path / "model"
@@ -379,6 +384,8 @@ class CharSpeller(TrainablePipe):
 
         if not model_bytes:
             return
+        # The stored direction wins: a pretrained channel model loads into the default config.
+        self.model.attrs["direction"] = self.cfg.get("direction", "posterior")
         build_speller_module(self.model, self.cfg["chars"])
         try:
             self.model.from_bytes(model_bytes)

@@ -31,6 +31,7 @@ def create_typo_corpus(
     freq_power: float = 0.3,
     seed: int = 0,
     vary_seed: bool = True,
+    p_second: float = 0.25,
 ) -> Callable[[Language], Iterator[Example]]:
     """Read spelling Examples: synthetic typos of lexicon words, plus real pairs.
 
@@ -43,6 +44,7 @@ def create_typo_corpus(
     freq_power (float): Sample words with probability count ** freq_power.
     seed (int): Random seed of the first pass.
     vary_seed (bool): Draw new typos on each pass (each training epoch).
+    p_second (float): Probability of a second error in a misspelt word.
     """
     lex = load_lexicon(lexicon, max_words)
     real = [pair for path in pairs for pair in read_typo_pairs(path)]
@@ -54,7 +56,7 @@ def create_typo_corpus(
         pass_seed = seed + (passes[0] if vary_seed else 0)
         passes[0] += 1
         rng = random.Random(pass_seed)
-        generator = TypoGenerator(seed=pass_seed)
+        generator = TypoGenerator(p_second=p_second, seed=pass_seed)
         for _ in range(n_examples):
             targets = rng.choices(words, weights=weights, k=words_per_example)
             batch = [(generator(target, exclude=lex), target) for target in targets]

@@ -34,6 +34,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--dev-size", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--direction", default="posterior", choices=["posterior", "channel"])
+    parser.add_argument("--p-second", type=float, default=0.25, help="probability of a second error per typo")
     parser.add_argument("--tune-only", action="store_true", help="only re-tune the ranking of --output")
     args = parser.parse_args(argv)
     import torch
@@ -46,16 +48,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         tune_ranking(speller, make_dev_pairs(speller.lexicon, args.dev_size, seed=10**6 + args.seed))
         speller.to_disk(args.output)
         return 0
+    model = {"@architectures": "spacy_rnn_ner.CharSpeller.v1", "char_width": 32, "hidden_width": 128,
+             "max_length": 30, "dropout": 0.1, "direction": args.direction}
     speller = nlp.add_pipe(
-        "char_spell", config={"pretrained": None, "lexicon": args.lexicon, "max_words": args.max_words}
+        "char_spell", config={"pretrained": None, "lexicon": args.lexicon, "max_words": args.max_words, "model": model}
     )
     corpus = create_typo_corpus(args.lexicon, max_words=args.max_words, n_examples=10**9,
-                                words_per_example=args.batch_words, seed=args.seed + 1)
+                                words_per_example=args.batch_words, seed=args.seed + 1, p_second=args.p_second)
     nlp.initialize(lambda: itertools.islice(corpus(nlp), 2))
     train(nlp, corpus, args.minutes * 60, args.learn_rate)
     args.output.mkdir(parents=True, exist_ok=True)
     speller.to_disk(args.output)
-    dev = make_dev_pairs(speller.lexicon, args.dev_size, seed=10**6 + args.seed)
+    dev = make_dev_pairs(speller.lexicon, args.dev_size, seed=10**6 + args.seed, p_second=args.p_second)
     tune_ranking(speller, dev)
     speller.to_disk(args.output)
     print(f"Saved to {args.output}")
@@ -79,10 +83,10 @@ def train(nlp: Language, corpus, seconds: float, learn_rate: float) -> None:
             break
 
 
-def make_dev_pairs(lexicon, n: int, seed: int, freq_power: float = 0.5) -> List[Tuple[str, str]]:
+def make_dev_pairs(lexicon, n: int, seed: int, freq_power: float = 0.5, p_second: float = 0.25) -> List[Tuple[str, str]]:
     """Held-out synthetic (typo, word) pairs for tuning the ranking."""
     rng = random.Random(seed)
-    generator = TypoGenerator(seed=seed)
+    generator = TypoGenerator(p_second=p_second, seed=seed)
     words = [w for w in lexicon.words() if len(w) >= 3]
     weights = [lexicon.counts[w] ** freq_power for w in words]
     pairs = []

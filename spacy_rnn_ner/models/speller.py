@@ -19,6 +19,7 @@ from .torch_bridge import torch_module, wrap_module
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
 N_SPECIAL = 4
+DIRECTIONS = ("posterior", "channel")
 
 
 @registry.architectures("spacy_rnn_ner.CharSpeller.v1")
@@ -27,19 +28,26 @@ def build_char_speller(
     hidden_width: int = 128,
     max_length: int = 30,
     dropout: float = 0.1,
+    direction: str = "posterior",
 ) -> Model[List[Tuple[str, str]], Floats1d]:
-    """Build a char encoder-decoder mapping a misspelt word to its correction.
+    """Build a char encoder-decoder relating a misspelt word and its correction.
 
     The torch layer is created by `build_speller_module` once the character
     inventory is known (the component does it at initialize and before loading).
-    Input: (typo, correction) pairs; output: the negative log-likelihood of
-    each correction given its typo.
+    Input: (source, target) pairs; output: the negative log-likelihood of each
+    target given its source. With direction "posterior" the model reads the
+    typo and spells the correction, log P(word | typo), and can decode with a
+    lexicon-constrained beam search; with "channel" it reads the word and
+    spells the typo, log P(typo | word): a noisy-channel error model.
 
     char_width (int): Width of the character embeddings.
     hidden_width (int): Width of each GRU direction (encoder) and of the decoder.
     max_length (int): Longer words are cut to this many characters.
     dropout (float): Dropout on embeddings and decoder outputs during training.
+    direction (str): "posterior" (typo -> word) or "channel" (word -> typo).
     """
+    if direction not in DIRECTIONS:
+        raise ValueError(f"Unknown direction '{direction}': expected one of {', '.join(DIRECTIONS)}.")
     return Model(
         "char_speller",
         _forward,
@@ -49,6 +57,7 @@ def build_char_speller(
             "hidden_width": hidden_width,
             "max_length": max_length,
             "dropout": dropout,
+            "direction": direction,
             "chars": "",
         },
     )
@@ -121,6 +130,8 @@ def score_candidates(
     flat = [(i, c) for i, cands in enumerate(candidates) for c in cands]
     if not flat:
         return [numpy.zeros((0,), dtype="float32") for _ in typos]
+    if model.attrs.get("direction") == "channel":
+        return _split(_score_channel(module, encoder, typos, flat, chunk_size), candidates)
     typo_ids, typo_lengths = encoder.batch(typos)
     chunks: List[numpy.ndarray] = []
     with torch.no_grad():
@@ -131,13 +142,38 @@ def score_candidates(
             target_ids, _ = encoder.batch([c for _, c in part], bos=True, eos=True)
             rows = torch.from_numpy(numpy.asarray([i for i, _ in part], dtype="int64"))
             chunks.append(module.sequence_log_prob(memory, rows, torch.from_numpy(target_ids)).numpy())
-    flat_scores = numpy.concatenate(chunks)
+    return _split(numpy.concatenate(chunks), candidates)
+
+
+def _score_channel(module: Any, encoder: "CharEncoder", typos: Sequence[str], flat: List[Tuple[int, str]],
+                   chunk_size: int) -> numpy.ndarray:
+    """log P(typo | candidate): encode each candidate, spell the typo."""
+    import torch
+
+    chunks: List[numpy.ndarray] = []
+    with torch.no_grad():
+        module.eval()
+        for start in range(0, len(flat), chunk_size):
+            part = flat[start : start + chunk_size]
+            source_ids, source_lengths = encoder.batch([c for _, c in part])
+            target_ids, _ = encoder.batch([typos[i] for i, _ in part], bos=True, eos=True)
+            memory = module.encode(torch.from_numpy(source_ids), torch.from_numpy(source_lengths))
+            rows = torch.arange(len(part))
+            chunks.append(module.sequence_log_prob(memory, rows, torch.from_numpy(target_ids)).numpy())
+    return numpy.concatenate(chunks)
+
+
+def _split(flat_scores: numpy.ndarray, candidates: Sequence[Sequence[str]]) -> List[numpy.ndarray]:
     results: List[numpy.ndarray] = []
     start = 0
     for cands in candidates:
         results.append(flat_scores[start : start + len(cands)])
         start += len(cands)
     return results
+
+
+def is_channel_model(model: Model) -> bool:
+    return model.attrs.get("direction") == "channel"
 
 
 def constrained_beam_search(

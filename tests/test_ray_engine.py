@@ -28,22 +28,23 @@ def _annotate(*args: object) -> None:
 
 
 def test_ray_engine_equals_plain_engine(local_ray, trained_nlp_path, tmp_path, capsys):
-    lines = [json.dumps({"id": f"r{i}", "text": text}) for i, text in enumerate(TEXTS[:30])]
+    lines = [json.dumps({"id": f"r{i}", "text": text}) for i, text in enumerate(TEXTS[:20])]
     lines[4] = "not json"
     lines[9] = json.dumps({"id": "r9"})
     source = tmp_path / "in.jsonl"
     source.write_text("\n".join(lines) + "\n", encoding="utf8")
-    options = ["--id-field", "id", "--batch-size", 4, "--n-process", 2]
+    options = ["--id-field", "id", "--batch-size", 3]
     _annotate(trained_nlp_path, source, tmp_path / "plain.jsonl", *options)
-    # Windows of 12 records: three Ray Data datasets, order kept across them.
-    _annotate(trained_nlp_path, source, tmp_path / "ray.jsonl", *options, "--engine", "ray", "--ray-window", 12)
+    # Two actors, windows of 10 records: two Ray Data datasets, order kept across them.
+    ray_options = ["--engine", "ray", "--n-process", 2, "--ray-window", 10]
+    _annotate(trained_nlp_path, source, tmp_path / "ray.jsonl", *options, *ray_options)
     summary = capsys.readouterr().out
     assert "errors: 2," in summary
     plain = (tmp_path / "plain.jsonl").read_text(encoding="utf8")
     assert (tmp_path / "ray.jsonl").read_text(encoding="utf8") == plain
     assert len(plain.splitlines()) == len(lines)
 
-    _annotate(trained_nlp_path, source, tmp_path / "ray.spacy", *options, "--engine", "ray", "--part-size", 10)
+    _annotate(trained_nlp_path, source, tmp_path / "ray.spacy", *options, "--engine", "ray", "--part-size", 8)
     manifest = json.loads((tmp_path / "ray.spacy" / "_manifest.json").read_text())
     assert manifest["records"] == len(lines) and manifest["complete"]
 

@@ -86,3 +86,34 @@ def test_worker_threads_from_environment(monkeypatch):
     monkeypatch.delenv(parallel.WORKER_THREADS_ENV)
     assert parallel.worker_threads() == 1
     assert os.environ.get(parallel.WORKER_THREADS_ENV) is None
+
+
+ANNOTATE_SCRIPT = """
+import json, sys
+import spacy, torch
+from spacy_rnn_ner.cli.annotate import main
+
+torch.set_num_threads(2)
+nlp = spacy.load(sys.argv[1])
+texts = [line.rstrip("\\n") for line in open(sys.argv[2], encoding="utf8")]
+expected = [[[e.label_, e.start_char, e.end_char] for e in doc.ents] for doc in nlp.pipe(texts)]
+code = main([sys.argv[1], sys.argv[2], sys.argv[3], "--n-process", "2", "--batch-size", "5", "--no-progress"])
+rows = [json.loads(line) for line in open(sys.argv[3], encoding="utf8")]
+found = [[[e["label"], e["start"], e["end"]] for e in row["entities"]] for row in rows]
+print(json.dumps({"code": code, "same": found == expected, "n": len(rows)}))
+"""
+
+
+def test_annotate_workers_after_torch_ran_with_two_threads(trained_nlp_path, tmp_path):
+    texts = (ROOT / "corpus" / "texts.txt").read_text(encoding="utf8").splitlines()[:24]
+    (tmp_path / "texts.txt").write_text("\n".join(texts) + "\n", encoding="utf8")
+    script = tmp_path / "annotate.py"
+    script.write_text(ANNOTATE_SCRIPT, encoding="utf8")
+    done = subprocess.run(
+        [sys.executable, str(script), str(trained_nlp_path), str(tmp_path / "texts.txt"), str(tmp_path / "out.jsonl")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"code": 0, "same": True, "n": len(texts)}

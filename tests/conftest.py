@@ -5,6 +5,7 @@ from typing import List
 
 import pytest
 import spacy
+import torch
 from spacy.language import Language
 from spacy.training import Example
 from spacy.training.batchers import minibatch_by_words
@@ -16,6 +17,10 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
 CONFIGS = ROOT / "configs"
 SHARED = ROOT.parent / "shared"
+
+# One torch thread: deterministic timings on CI's 2 cores, and no oversubscription
+# when tests start worker processes.
+torch.set_num_threads(1)
 
 requires_shared = pytest.mark.skipif(not SHARED.exists(), reason="../shared data is not available")
 

@@ -19,6 +19,7 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
 
 from .. import tags as tagging
+from ..parallel import install_fork_hook
 
 CONFIDENCE_ATTR = "confidence"
 
@@ -99,6 +100,8 @@ class RNNEntityRecognizer(TrainablePipe):
         self.scorer = scorer
         self.cfg: Dict[str, Any] = {"labels": [], "tag_scheme": tagging.validate_scheme(tag_scheme)}
         self._space_penalty: Optional[numpy.ndarray] = None
+        # nlp.pipe(n_process>1) forks: give each worker one torch thread so it cannot hang.
+        install_fork_hook()
         if not Span.has_extension(CONFIDENCE_ATTR):
             Span.set_extension(CONFIDENCE_ATTR, default=None)
 

@@ -56,7 +56,10 @@ def create_time_budget(seconds: float) -> Any:
     return before_update
 
 
-def build_config(corpus: str, system: str, budget_s: float, eval_frequency: int, limit: int, dev_limit: int) -> Any:
+def build_config(
+    corpus: str, system: str, budget_s: float, eval_frequency: int, limit: int, dev_limit: int,
+    overrides: Optional[Dict[str, Any]] = None,
+) -> Any:
     """The training config of one system, with the shared corpora, scorer and budget."""
     from thinc.api import Config
 
@@ -77,6 +80,12 @@ def build_config(corpus: str, system: str, budget_s: float, eval_frequency: int,
     training = config["training"]
     training.update({"max_steps": 0, "max_epochs": 0, "patience": 0, "eval_frequency": eval_frequency})
     training["before_update"] = {"@callbacks": "spacy_rnn_ner_bench.time_budget.v1", "seconds": budget_s}
+    for key, value in (overrides or {}).items():
+        *sections, name = key.split(".")
+        block = config
+        for section in sections:
+            block = block[section]
+        block[name] = value
     return config
 
 
@@ -159,26 +168,43 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--test-limit", type=int, default=0, help="test documents (0: all)")
     parser.add_argument("--no-train", action="store_true", help="only re-score existing runs")
     parser.add_argument("--runs", type=Path, default=RUNS)
+    parser.add_argument("--set", nargs="*", default=[], metavar="SYSTEM:KEY=JSON",
+                        help="config overrides for one system, e.g. rnn_ner:components.rnn_ner.model.tok2vec.word_dropout=0.2")
+    parser.add_argument("--tag", default="", help="suffix for the run folders, e.g. _wd02")
     args = parser.parse_args(argv)
     if args.corpus == "conll2003":
         print("note: CoNLL-2003 is benchmarked by bench/ scripts of the lead; running it anyway.")
     results_path = args.runs / args.corpus / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     for system in args.systems:
-        run_dir = args.runs / args.corpus / system
-        config = build_config(args.corpus, system, args.budget_s, args.eval_frequency, args.limit, args.dev_limit)
-        result = dict(results.get(system, {})) if args.no_train else {}
+        run_name = system + args.tag
+        run_dir = args.runs / args.corpus / run_name
+        overrides = _parse_overrides(args.set, system)
+        config = build_config(args.corpus, system, args.budget_s, args.eval_frequency, args.limit, args.dev_limit, overrides)
+        result = dict(results.get(run_name, {})) if args.no_train else {}
         if not args.no_train:
-            print(f"[{args.corpus}/{system}] training for {args.budget_s:.0f}s ...", flush=True)
+            print(f"[{args.corpus}/{run_name}] training for {args.budget_s:.0f}s ...", flush=True)
             result.update(train(run_dir, config))
         result.update(evaluate(run_dir, args.corpus, config, args.test_limit))
-        result.update({"budget_s": args.budget_s, "eval_frequency": args.eval_frequency,
+        result.update({"overrides": overrides, "budget_s": args.budget_s, "eval_frequency": args.eval_frequency,
                        "train_limit": args.limit, "dev_limit": args.dev_limit, "test_limit": args.test_limit})
-        results[system] = result
-        print(f"[{args.corpus}/{system}] " + json.dumps({k: v for k, v in result.items() if "command" not in k}), flush=True)
+        results[run_name] = result
+        print(f"[{args.corpus}/{run_name}] " + json.dumps({k: v for k, v in result.items() if "command" not in k}), flush=True)
         results_path.parent.mkdir(parents=True, exist_ok=True)
         results_path.write_text(json.dumps(results, indent=2))
     return 0
+
+
+def _parse_overrides(items: List[str], system: str) -> Dict[str, Any]:
+    overrides = {}
+    for item in items:
+        target, _, assignment = item.partition(":")
+        key, _, value = assignment.partition("=")
+        if not key or not value:
+            raise SystemExit(f"--set expects SYSTEM:KEY=JSON, got {item!r}")
+        if target == system:
+            overrides[key] = json.loads(value)
+    return overrides
 
 
 if __name__ == "__main__":

@@ -182,6 +182,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         overrides = _parse_overrides(args.set, system)
         config = build_config(args.corpus, system, args.budget_s, args.eval_frequency, args.limit, args.dev_limit, overrides)
         result = dict(results.get(run_name, {})) if args.no_train else {}
+        log_path = run_dir / "train.log"
+        if args.no_train and "last_step" not in result and log_path.exists():
+            result["last_step"] = _last_step(log_path.read_text())
         if not args.no_train:
             print(f"[{args.corpus}/{run_name}] training for {args.budget_s:.0f}s ...", flush=True)
             result.update(train(run_dir, config))

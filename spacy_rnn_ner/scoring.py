@@ -19,7 +19,7 @@ Use it from a config:
     @scorers = "spacy_rnn_ner.seqeval_scorer.v1"
 """
 import warnings
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Sequence, Tuple
 
 from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc

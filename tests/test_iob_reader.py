@@ -5,7 +5,7 @@ from typing import List, Tuple
 
 import pytest
 import spacy
-from spacy.util import load_config_from_str, registry, resolve_dot_names
+from spacy.util import load_config_from_str, registry
 from spacy.vocab import Vocab
 
 from spacy_rnn_ner.corpora.iob import CorpusFormatError, create_iob_corpus, read_iob_docs

@@ -149,6 +149,7 @@ class CharSpeller(TrainablePipe):
             "n_suggestions": n_suggestions,
             "beam_search": beam_search,
             "max_candidates": 50,
+            "capitalised_min_prob": 0.6,
             "allow_list": sorted(set(allow_list)),
         }
         self.lexicon = Lexicon({})
@@ -194,6 +195,8 @@ class CharSpeller(TrainablePipe):
             return False  # all caps, camelCase: names, acronyms, code
         if text[0].isupper() and (not _starts_sentence(token) or _looks_like_name(token)):
             return False  # capitalised mid-sentence, or a sentence-initial name
+        if _inside_name(token):
+            return False  # "Gazzetta dello Sport", "Ludwig van Beethoven"
         return not token.ent_type
 
     # Prediction
@@ -204,7 +207,23 @@ class CharSpeller(TrainablePipe):
         found = [[t.i for t in doc if self.is_misspelling(t)] for doc in docs]
         typos = {docs[d][i].text.lower() for d, indices in enumerate(found) for i in indices}
         suggestions = self.suggest(sorted(typos))
-        return [[(i, suggestions[docs[d][i].text.lower()]) for i in indices] for d, indices in enumerate(found)]
+        return [
+            [(i, suggestions[docs[d][i].text.lower()]) for i in indices if self._confident(docs[d][i], suggestions)]
+            for d, indices in enumerate(found)
+        ]
+
+    def _confident(self, token: Token, suggestions: Dict[str, List[Tuple[str, float]]]) -> bool:
+        """Capitalised (sentence-initial) words are corrected only by a clear winner one edit away:
+        names look like typos."""
+        from ..spelling.candidates import osa_distance
+
+        lower = token.text.lower()
+        ranked = suggestions[lower]
+        if not token.text[:1].isupper():
+            return True
+        if not ranked or ranked[0][1] < self.cfg.get("capitalised_min_prob", 0.6):
+            return False
+        return osa_distance(lower, ranked[0][0], 1) <= 1
 
     def suggest(self, words: Sequence[str]) -> Dict[str, List[Tuple[str, float]]]:
         """Ranked [candidate, probability] suggestions for lower-case words (cached)."""
@@ -432,10 +451,18 @@ def _looks_like_name(token: Token) -> bool:
     or written capitalised elsewhere mid-sentence in the same doc."""
     doc = token.doc
     following = doc[token.i + 1] if token.i + 1 < len(doc) else None
-    if following is not None and following.text[:1].isupper() and following.text.isalpha():
+    if following is not None and following.text[:1].isupper() and following.text[:1].isalpha():
         return True
     text = token.text
     return any(other.text == text and other.i != token.i and not _starts_sentence(other) for other in doc)
+
+
+def _inside_name(token: Token) -> bool:
+    doc = token.doc
+    if token.i == 0 or token.i + 1 >= len(doc):
+        return False
+    before, after = doc[token.i - 1], doc[token.i + 1]
+    return before.text[:1].isupper() and after.text[:1].isupper() and not _starts_sentence(before)
 
 
 def _normalise(scored: List[Tuple[str, float]], n: int) -> List[Tuple[str, float]]:

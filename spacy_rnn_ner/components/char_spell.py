@@ -42,6 +42,7 @@ char_width = 32
 hidden_width = 128
 max_length = 30
 dropout = 0.1
+direction = "channel"
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 DEFAULT_RANKING = {"model_weight": 1.0, "freq_weight": 0.3, "distance_weight": -1.0}

@@ -60,27 +60,44 @@ class DeletionIndex:
 
 
 def osa_distance(a: str, b: str, limit: int = 1 << 30) -> int:
-    """Optimal string alignment distance (edits + adjacent transpositions), capped at limit + 1."""
+    """Optimal string alignment distance (edits + adjacent transpositions), capped at limit + 1.
+
+    Only the diagonal band |i - j| <= limit is computed: cells outside it cost
+    more than `limit` anyway.
+    """
     if a == b:
         return 0
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
     n, m = len(a), len(b)
+    limit = min(limit, max(n, m))
+    big = limit + 1
+    if abs(n - m) > limit:
+        return big
     previous2: List[int] = []
-    previous = list(range(m + 1))
+    previous = [j if j <= limit else big for j in range(m + 1)]
     for i in range(1, n + 1):
-        current = [i] + [0] * m
-        row_min = i
+        current = [big] * (m + 1)
+        if i <= limit:
+            current[0] = i
+        row_min = current[0]
         ai = a[i - 1]
-        for j in range(1, m + 1):
-            cost = 0 if ai == b[j - 1] else 1
-            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+        for j in range(max(1, i - limit), min(m, i + limit) + 1):
+            value = previous[j - 1] + (ai != b[j - 1])
+            other = previous[j] + 1
+            if other < value:
+                value = other
+            other = current[j - 1] + 1
+            if other < value:
+                value = other
             if i > 1 and j > 1 and ai == b[j - 2] and a[i - 2] == b[j - 1]:
-                value = min(value, previous2[j - 2] + 1)
+                other = previous2[j - 2] + 1
+                if other < value:
+                    value = other
+            if value > big:
+                value = big
             current[j] = value
             if value < row_min:
                 row_min = value
         if row_min > limit:
-            return limit + 1
+            return big
         previous2, previous = previous, current
-    return previous[m]
+    return previous[m] if previous[m] < big else big

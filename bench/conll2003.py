@@ -8,8 +8,8 @@
 config `spacy init config -p ner -o efficiency` writes (bench/configs/) for
 spaCy's ner, on the same DocBin files (documents kept whole). `measure` loads
 both model-best pipelines in one process and, on the same machine and data,
-scores dev and test (spaCy's ents scorer and seqeval) and times `nlp.pipe` on
-the raw test texts (tokenization included).
+scores dev and test on the CoNLL tokens (spaCy's ents scorer and seqeval), and
+times `nlp.pipe` on the raw test texts (spaCy's tokenizer included).
 """
 import argparse
 import json
@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import spacy
-from spacy.tokens import DocBin
-from spacy.training import Example
+from spacy.training import Corpus, Example
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "corpora" / "conll2003"
@@ -56,17 +55,20 @@ def measure(systems: List[str], batch_size: int, repeats: int) -> Dict[str, Any]
         nlp = spacy.load(RUNS / f"conll2003_{system}" / "model-best")
         row: Dict[str, Any] = {}
         for split in ("dev", "test"):
-            gold = list(DocBin().from_disk(DATA / f"{split}.spacy").get_docs(nlp.vocab))
-            examples = [Example(nlp.make_doc(doc.text), doc) for doc in gold]
+            # spaCy's Corpus, as `spacy evaluate` reads it: the CoNLL tokens are kept
+            # (the DocBin has no whitespace information), so scores are on gold tokens.
+            examples = list(Corpus(DATA / f"{split}.spacy")(nlp))
             scores = nlp.evaluate(examples, batch_size=batch_size)
-            predicted = [Example(doc, eg.reference) for doc, eg in zip(nlp.pipe((eg.predicted.text for eg in examples), batch_size=batch_size), examples)]
+            docs = nlp.pipe((eg.predicted.copy() for eg in examples), batch_size=batch_size)
+            predicted = [Example(doc, eg.reference) for doc, eg in zip(docs, examples)]
             y_true, y_pred = examples_to_iob(predicted)
             seq = seqeval_scores(y_true, y_pred)
             row[f"{split}_ents_f"] = 100 * scores["ents_f"]
             row[f"{split}_seqeval_f"] = 100 * seq["seqeval_f"]
             if split == "test":
                 row["test_per_type"] = {k: round(100 * v["f"], 2) for k, v in scores["ents_per_type"].items()}
-                row["words_per_s"] = _pipe_speed(nlp, [doc.text for doc in gold], batch_size, repeats)
+                texts = [eg.reference.text for eg in examples]
+                row["words_per_s"] = _pipe_speed(nlp, texts, batch_size, repeats)
         results[system] = row
     return results
 

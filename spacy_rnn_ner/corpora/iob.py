@@ -243,8 +243,9 @@ def _make_doc(
         words.extend(sentence.words)
         sent_starts.extend([True] + [False] * (len(sentence.words) - 1))
         biluo.extend(_to_biluo(path, sentence, tag_scheme, strict, labels, repairs))
-    spaces = [True] * (len(words) - 1) + [False]
-    doc = Doc(vocab, words=words, spaces=spaces, sent_starts=sent_starts)
+    # Column files carry no whitespace: leave spaces unknown, so that spaCy's
+    # Corpus (spacy train / evaluate) keeps these tokens instead of retokenizing.
+    doc = Doc(vocab, words=words, sent_starts=sent_starts)
     doc.ents = biluo_tags_to_spans(doc, biluo)
     if len(doc) > LONG_DOC_WARNING:
         warnings.warn(

@@ -170,6 +170,10 @@ class CharSpeller(TrainablePipe):
         self._trie = None
         self._cache.clear()
 
+    def clear_cache(self) -> None:
+        """Forget the suggestions computed so far (e.g. to time the real work)."""
+        self._cache.clear()
+
     @property
     def index(self) -> Any:
         if self._index is None:

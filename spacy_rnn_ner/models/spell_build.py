@@ -121,7 +121,7 @@ def tune_ranking(speller, pairs: List[Tuple[str, str]]) -> Dict[str, float]:
             if accuracy > best[0]:
                 best = (accuracy, {"model_weight": 1.0, "freq_weight": freq_weight, "distance_weight": distance_weight})
     speller.cfg["ranking"] = best[1]
-    speller._cache.clear()
+    speller.clear_cache()
     print(f"ranking {best[1]}: dev top-1 {best[0]:.3f} on {len(pairs)} synthetic typos")
     return best[1]
 

@@ -40,13 +40,32 @@ def test_ray_engine_equals_plain_engine(local_ray, trained_nlp_path, tmp_path, c
     _annotate(trained_nlp_path, source, tmp_path / "ray.jsonl", *options, *ray_options)
     summary = capsys.readouterr().out
     assert "errors: 2," in summary
-    plain = (tmp_path / "plain.jsonl").read_text(encoding="utf8")
-    assert (tmp_path / "ray.jsonl").read_text(encoding="utf8") == plain
-    assert len(plain.splitlines()) == len(lines)
+    plain = _records(tmp_path / "plain.jsonl")
+    ray_records = _records(tmp_path / "ray.jsonl")
+    # Same records, entities and order; confidences agree up to float noise from
+    # different batch compositions (padding changes the BLAS kernels' rounding).
+    assert _without_confidences(ray_records) == _without_confidences(plain)
+    assert _confidences(ray_records) == pytest.approx(_confidences(plain), abs=1e-4)
+    assert len(plain) == len(lines)
 
     _annotate(trained_nlp_path, source, tmp_path / "ray.spacy", *options, "--engine", "ray", "--part-size", 8)
     manifest = json.loads((tmp_path / "ray.spacy" / "_manifest.json").read_text())
     assert manifest["records"] == len(lines) and manifest["complete"]
+
+
+def _records(path: Path) -> list:
+    return [json.loads(line) for line in path.read_text(encoding="utf8").splitlines()]
+
+
+def _without_confidences(records: list) -> list:
+    return [
+        {**record, "entities": [{k: v for k, v in ent.items() if k != "confidence"} for ent in record.get("entities", [])]}
+        for record in records
+    ]
+
+
+def _confidences(records: list) -> list:
+    return [ent["confidence"] for record in records for ent in record.get("entities", [])]
 
 
 def test_without_ray_the_command_says_how_to_install(monkeypatch, trained_nlp_path, tmp_path, capsys):

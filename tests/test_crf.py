@@ -56,7 +56,7 @@ def test_nll_with_gold_mask_equals_brute_force():
     log_z = torch.logsumexp(torch.tensor(list(scores.values())), 0)
     consistent = [s for p, s in scores.items() if p[0] == 2 and p[1] == 0 and p[3] == 1]
     expected = log_z - torch.logsumexp(torch.tensor(consistent), 0)
-    assert float(nll[0]) == pytest.approx(float(expected), abs=1e-4)
+    assert float(nll[0].detach()) == pytest.approx(float(expected), abs=1e-4)
 
 
 def test_viterbi_equals_brute_force_argmax():

@@ -75,9 +75,10 @@ def test_marginals_and_path_probabilities_equal_brute_force():
     crf = random_crf(n_tags)
     emissions = torch.randn(len(lengths), max(lengths), n_tags)
     lengths_t = torch.tensor(lengths)
-    marginals = crf.marginals(emissions, lengths_t)
-    tags = crf.viterbi(emissions, lengths_t)
-    unary, pairwise = crf.path_log_probs(emissions, lengths_t, tags)
+    with torch.no_grad():
+        marginals = crf.marginals(emissions, lengths_t)
+        tags = crf.viterbi(emissions, lengths_t)
+        unary, pairwise = crf.path_log_probs(emissions, lengths_t, tags)
     for b, length in enumerate(lengths):
         paths = list(all_paths(n_tags, length))
         probs = torch.softmax(torch.tensor([path_score(crf, emissions[b], p) for p in paths]), 0)

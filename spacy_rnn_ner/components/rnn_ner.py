@@ -46,7 +46,9 @@ char_filters = 50
 char_window_widths = [3]
 max_chars = 20
 n_chars = 512
-word_dropout = 0.2
+# 0.0 here keeps pipelines saved before this option loadable (their layer
+# structure has no token dropout); configs/rnn_ner.cfg trains with 0.2.
+word_dropout = 0.0
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 

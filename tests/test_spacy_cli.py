@@ -45,3 +45,15 @@ def test_package_lists_this_package_as_requirement(trained_dir):
     meta = json.loads(next(out.glob("*/meta.json")).read_text())
     assert any(req.startswith("spacy-rnn-ner") for req in meta["requirements"])
     assert list(out.glob("*/dist/*.tar.gz"))
+
+
+def test_convert_reports_bad_lines_with_file_and_line(tmp_path):
+    bad = tmp_path / "bad.iob"
+    bad.write_text("Paris B-LOC\nis O\nnice X-ADJ\n", encoding="utf8")
+    result = subprocess.run(
+        [sys.executable, "-m", "spacy_rnn_ner", "convert", str(bad), str(tmp_path / "bad.spacy")],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 1
+    assert f"{bad}, line 3" in result.stdout and "X-ADJ" in result.stdout
+    assert not (tmp_path / "bad.spacy").exists()

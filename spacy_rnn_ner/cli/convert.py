@@ -6,7 +6,7 @@ from typing import List
 from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 
-from ..corpora.iob import CorpusFormatError, read_iob_docs
+from ..corpora.iob import TAG_SCHEMES, CorpusFormatError, read_iob_docs
 
 
 def main(argv: List[str]) -> int:
@@ -15,14 +15,19 @@ def main(argv: List[str]) -> int:
     parser.add_argument("output", type=Path, help=".spacy file to write")
     parser.add_argument("--ner-column", type=int, default=-1, help="index of the NER column (default: last)")
     parser.add_argument("--separator", default=None, help="column separator (default: any whitespace)")
-    parser.add_argument("--tag-scheme", default="IOB2", choices=["IOB1", "IOB2", "BILUO"])
+    parser.add_argument("--tag-scheme", default="IOB2", choices=list(TAG_SCHEMES))
     parser.add_argument("--strict", action="store_true", help="reject tags that break the scheme")
     parser.add_argument("--n-sents", type=int, default=0, help="also cut documents every N sentences")
+    parser.add_argument("--max-doc-tokens", type=int, default=0, help="also cut documents past N tokens (at a sentence end)")
     args = parser.parse_args(argv)
     doc_bin = DocBin(attrs=["ORTH", "ENT_IOB", "ENT_TYPE", "SENT_START"], store_user_data=False)
     n_tokens = n_ents = 0
     try:
-        for doc in read_iob_docs(Vocab(), args.input, args.ner_column, args.separator, args.tag_scheme, args.strict, args.n_sents):
+        docs = read_iob_docs(
+            Vocab(), args.input, args.ner_column, args.separator, args.tag_scheme, args.strict,
+            args.n_sents, max_doc_tokens=args.max_doc_tokens,
+        )
+        for doc in docs:
             doc_bin.add(doc)
             n_tokens += len(doc)
             n_ents += len(doc.ents)

@@ -117,3 +117,28 @@ def test_annotate_workers_after_torch_ran_with_two_threads(trained_nlp_path, tmp
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {"code": 0, "same": True, "n": len(texts)}
+
+
+# The components install the fork hook themselves: no explicit call here.
+SPELL_SCRIPT = """
+import json, sys
+import spacy, torch
+
+torch.set_num_threads(2)
+nlp = spacy.blank("en")
+nlp.add_pipe("char_spell")
+texts = ["Networc problems are commn.", "The servr was restartd at 5pm.", "All good here."] * 4
+one = [doc._.corrected_text for doc in nlp.pipe(texts, batch_size=2)]
+two = [doc._.corrected_text for doc in nlp.pipe(texts, batch_size=2, n_process=2)]
+print(json.dumps({"one": one, "two": two}))
+"""
+
+
+def test_char_spell_two_processes_equal_one_without_explicit_hook(tmp_path):
+    script = tmp_path / "spell.py"
+    script.write_text(SPELL_SCRIPT, encoding="utf8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["one"][0] == "Network problems are common."
+    assert result["two"] == result["one"]

@@ -29,6 +29,7 @@ from spacy.util import ensure_path, registry
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer
 
+from ..parallel import install_fork_hook
 from ..spelling.lexicon import Lexicon, load_lexicon
 
 SHIPPED_MODELS = {"en": Path(__file__).resolve().parents[1] / "data" / "char_spell_en"}
@@ -159,6 +160,8 @@ class CharSpeller(TrainablePipe):
         self._trie: Optional[Dict[str, Any]] = None
         self._cache: "OrderedDict[str, List[Tuple[str, float]]]" = OrderedDict()
         _register_extensions()
+        # nlp.pipe(n_process>1) forks: give each worker one torch thread so it cannot hang.
+        install_fork_hook()
 
     # Lexicon and lookups
 

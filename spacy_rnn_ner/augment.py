@@ -6,7 +6,7 @@ Only the token texts change: the token count, whitespace and every
 token-level annotation (entities, tags, sentence starts) stay where they were.
 """
 import random
-from typing import Callable, Iterator, List, Optional
+from typing import Callable, Iterator, List
 
 from spacy.language import Language
 from spacy.tokens import Doc

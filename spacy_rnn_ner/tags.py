@@ -3,10 +3,10 @@ conversion between gold entity annotation and tag-id masks.
 
 Pure Python and numpy: no torch here.
 """
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy
-from spacy.training.iob_utils import biluo_to_iob, iob_to_biluo
+from spacy.training.iob_utils import biluo_to_iob
 
 SCHEMES = ("BIO", "BILUO")
 OUTSIDE = "O"
@@ -118,9 +118,3 @@ def tag_spans(tags: numpy.ndarray, tag_names: Sequence[str], scheme: str) -> Lis
     if len(starts) != len(ends) or numpy.any(ends <= starts):
         raise ValueError(f"Invalid {scheme} tag sequence: {[tag_names[t] for t in tags]}")
     return [(int(s), int(e), split_tag(tag_names[tags[s]])[1]) for s, e in zip(starts, ends)]
-
-
-def tags_to_biluo(tags: Iterable[str], scheme: str) -> List[str]:
-    """Convert a valid tag sequence of the given scheme to BILUO."""
-    tags = list(tags)
-    return tags if validate_scheme(scheme) == "BILUO" else iob_to_biluo(tags)

@@ -8,7 +8,7 @@ frequency; real pairs come from `typo<TAB>correction` files.
 """
 import random
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Iterator, List, Sequence, Tuple, Union
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -16,7 +16,7 @@ from spacy.training import Example
 from spacy.util import registry
 from spacy.vocab import Vocab
 
-from ..spelling.lexicon import Lexicon, LexiconFormatError, load_lexicon
+from ..spelling.lexicon import LexiconFormatError, load_lexicon
 from ..spelling.typos import TypoGenerator
 
 

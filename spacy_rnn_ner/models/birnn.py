@@ -145,7 +145,6 @@ def plan_windows(lengths: Sequence[int], size: int, overlap: int) -> List[Window
     inner edges where the sequence allows. Empty sequences get no window.
     """
     windows = []
-    stride = size - 2 * overlap
     for doc_index, length in enumerate(lengths):
         if length <= size:
             if length > 0:

@@ -8,7 +8,7 @@ limit, decodes with a beam search that only follows paths of a lexicon trie.
 
 torch is imported inside functions only; the module itself stays light.
 """
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy
 from spacy.util import registry

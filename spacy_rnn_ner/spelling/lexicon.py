@@ -2,7 +2,7 @@
 import gzip
 import math
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Dict, Iterable, Iterator, List, Tuple, Union
 
 
 class LexiconFormatError(ValueError):

@@ -191,10 +191,9 @@ class RNNEntityRecognizer(TrainablePipe):
             if result is None or len(doc) == 0:
                 doc.ents = []
                 continue
-            is_space = doc.to_array("IS_SPACE").astype(bool)
             spans = []
             for start, end, label in tagging.tag_spans(result.tags, tag_names, scheme):
-                start, end = _strip_space(is_space, start, end)
+                start, end = _strip_space(doc, start, end)
                 if start < end:
                     spans.append(Span(doc, start, end, label=label))
             doc.ents = spans
@@ -296,10 +295,10 @@ def _forbid_entity_edges_on_space(doc: Doc, scores: Floats2d, penalty: numpy.nda
         scores[spaces] += penalty
 
 
-def _strip_space(is_space: numpy.ndarray, start: int, end: int) -> Tuple[int, int]:
-    """Move an entity's edges inwards past whitespace tokens."""
-    while start < end and is_space[start]:
+def _strip_space(doc: Doc, start: int, end: int) -> Tuple[int, int]:
+    """Move an entity's edges inwards past whitespace tokens (BIO can end on one)."""
+    while start < end and doc[start].is_space:
         start += 1
-    while end > start and is_space[end - 1]:
+    while end > start and doc[end - 1].is_space:
         end -= 1
     return start, end

@@ -72,6 +72,22 @@ def test_shipped_model_leaves_correct_words_numbers_urls_names(shipped_nlp):
 
 
 @requires_shipped
+def test_correct_names_is_opt_in_and_skips_repeated_forms():
+    text = "The team flew to Germnay on Monday ."
+    default = spacy.blank("en")
+    default.add_pipe("char_spell")
+    assert default(text)._.corrected_text == text
+    names = spacy.blank("en")
+    names.add_pipe("char_spell", config={"correct_names": True})
+    doc = names(text)
+    assert doc[4].norm_ == "germany"
+    assert doc._.corrected_text == "The team flew to Germany on Monday ."
+    # A form the document repeats is taken for a real name.
+    repeated = "The team flew to Germnay and Germnay won ."
+    assert names(repeated)._.corrected_text == repeated
+
+
+@requires_shipped
 def test_allow_list(tmp_path):
     nlp = spacy.blank("en")
     nlp.add_pipe("char_spell", config={"allow_list": ["networc"]})

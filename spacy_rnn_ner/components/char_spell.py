@@ -16,7 +16,7 @@ This module is imported whenever spaCy creates a pipeline: torch is only
 imported by the model functions, when a model is used.
 """
 import math
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -62,6 +62,7 @@ DEFAULT_RANKING = {"model_weight": 1.0, "freq_weight": 0.3, "distance_weight": -
         "min_length": 3,
         "n_suggestions": 5,
         "beam_search": True,
+        "correct_names": False,
         "scorer": {"@scorers": "spacy_rnn_ner.spell_scorer.v1"},
     },
     default_score_weights={"spell_acc": 1.0, "spell_broken": 0.0, "spell_changed": 0.0},
@@ -79,6 +80,7 @@ def make_char_spell(
     n_suggestions: int,
     beam_search: bool,
     scorer: Optional[Callable],
+    correct_names: bool = False,
 ) -> "CharSpeller":
     """Create a `char_spell` component.
 
@@ -93,6 +95,10 @@ def make_char_spell(
     min_length (int): Shorter tokens are never corrected.
     n_suggestions (int): Length of `token._.suggestions`.
     beam_search (bool): Decode with a lexicon-constrained beam when no candidate is near.
+    correct_names (bool): Also correct capitalised words that look like names
+        ("Germnay"), but only into a frequent lexicon word one edit away, with a
+        clear winner, and never a form the document repeats. Off by default:
+        it trades some changed names in clean text for entity recall on noisy text.
     scorer (Optional[Callable]): Scoring method (spell_acc, spell_broken, spell_changed).
     """
     speller = CharSpeller(
@@ -104,6 +110,7 @@ def make_char_spell(
         min_length=min_length,
         n_suggestions=n_suggestions,
         beam_search=beam_search,
+        correct_names=correct_names,
         scorer=scorer,
     )
     speller.cfg["lexicon_source"] = lexicon
@@ -137,6 +144,7 @@ class CharSpeller(TrainablePipe):
         min_length: int = 3,
         n_suggestions: int = 5,
         beam_search: bool = True,
+        correct_names: bool = False,
         scorer: Optional[Callable] = None,
     ) -> None:
         self.vocab = vocab
@@ -152,12 +160,16 @@ class CharSpeller(TrainablePipe):
             "beam_search": beam_search,
             "max_candidates": 50,
             "capitalised_min_prob": 0.6,
+            "correct_names": correct_names,
+            "name_min_prob": 0.6,
+            "name_max_rank": 30000,
             "allow_list": sorted(set(allow_list)),
         }
         self.lexicon = Lexicon({})
         self._known: set = set()
         self._index: Any = None
         self._trie: Optional[Dict[str, Any]] = None
+        self._ranks: Optional[Dict[str, int]] = None
         self._cache: "OrderedDict[str, List[Tuple[str, float]]]" = OrderedDict()
         _register_extensions()
         # nlp.pipe(n_process>1) forks: give each worker one torch thread so it cannot hang.
@@ -171,6 +183,7 @@ class CharSpeller(TrainablePipe):
         self._known = set(lexicon.counts) | {w.lower() for w in self.cfg["allow_list"]}
         self._index = None
         self._trie = None
+        self._ranks = None
         self._cache.clear()
 
     def clear_cache(self) -> None:
@@ -191,8 +204,11 @@ class CharSpeller(TrainablePipe):
             self._trie = _build_trie(self.lexicon.words())
         return self._trie
 
-    def is_misspelling(self, token: Token) -> bool:
-        """Whether a token should be corrected: an unknown, ordinary lower-case word."""
+    def is_misspelling(self, token: Token, counts: Optional[Counter] = None) -> bool:
+        """Whether a token should be corrected: an unknown, ordinary lower-case word.
+
+        counts (Optional[Counter]): How often each form occurs in the token's doc.
+        """
         text = token.text
         if text in self._known:
             return False
@@ -201,24 +217,33 @@ class CharSpeller(TrainablePipe):
             return False
         if not text[1:].islower():
             return False  # all caps, camelCase: names, acronyms, code
-        if text[0].isupper() and (not _starts_sentence(token) or _looks_like_name(token)):
-            return False  # capitalised mid-sentence, or a sentence-initial name
-        if _inside_name(token):
-            return False  # "Gazzetta dello Sport", "Ludwig van Beethoven"
-        return not token.ent_type
+        if token.ent_type:
+            return False
+        if _is_name_like(token):
+            # A name typo ("Germnay") is corrected only on request, and never a form the
+            # document repeats: real names recur, random typos rarely do.
+            if not self.cfg.get("correct_names", False):
+                return False
+            counts = counts if counts is not None else Counter(t.text for t in token.doc)
+            return counts[text] == 1
+        return not _inside_name(token)  # "Gazzetta dello Sport", "Ludwig van Beethoven"
 
     # Prediction
 
     def predict(self, docs: Iterable[Doc]) -> List[List[Tuple[int, List[Tuple[str, float]]]]]:
         """Find misspellings and rank their corrections: per doc, (token index, suggestions)."""
         docs = list(docs)
-        found = [[t.i for t in doc if self.is_misspelling(t)] for doc in docs]
+        found = [self._misspelt_indices(doc) for doc in docs]
         typos = {docs[d][i].text.lower() for d, indices in enumerate(found) for i in indices}
         suggestions = self.suggest(sorted(typos))
         return [
             [(i, suggestions[docs[d][i].text.lower()]) for i in indices if self._confident(docs[d][i], suggestions)]
             for d, indices in enumerate(found)
         ]
+
+    def _misspelt_indices(self, doc: Doc) -> List[int]:
+        counts = Counter(t.text for t in doc) if self.cfg.get("correct_names", False) else None
+        return [t.i for t in doc if self.is_misspelling(t, counts)]
 
     def _confident(self, token: Token, suggestions: Dict[str, List[Tuple[str, float]]]) -> bool:
         """Capitalised (sentence-initial) words are corrected only by a clear winner one edit away:
@@ -229,9 +254,22 @@ class CharSpeller(TrainablePipe):
         ranked = suggestions[lower]
         if not token.text[:1].isupper():
             return True
+        if _is_name_like(token):
+            return (
+                bool(ranked)
+                and ranked[0][1] >= self.cfg.get("name_min_prob", 0.6)
+                and self.rank(ranked[0][0]) < self.cfg.get("name_max_rank", 30000)
+                and osa_distance(lower, ranked[0][0], 1) <= 1
+            )
         if not ranked or ranked[0][1] < self.cfg.get("capitalised_min_prob", 0.6):
             return False
         return osa_distance(lower, ranked[0][0], 1) <= 1
+
+    def rank(self, word: str) -> int:
+        """A lexicon word's frequency rank (0 for the most frequent); len(lexicon) if unknown."""
+        if self._ranks is None:
+            self._ranks = {w: i for i, w in enumerate(self.lexicon.counts)}
+        return self._ranks.get(word, len(self._ranks))
 
     def suggest(self, words: Sequence[str]) -> Dict[str, List[Tuple[str, float]]]:
         """Ranked [candidate, probability] suggestions for lower-case words (cached)."""
@@ -463,6 +501,11 @@ def _looks_like_name(token: Token) -> bool:
         return True
     text = token.text
     return any(other.text == text and other.i != token.i and not _starts_sentence(other) for other in doc)
+
+
+def _is_name_like(token: Token) -> bool:
+    """Capitalised mid-sentence, or a sentence-initial word that looks like a name."""
+    return token.text[:1].isupper() and (not _starts_sentence(token) or _looks_like_name(token))
 
 
 def _inside_name(token: Token) -> bool:

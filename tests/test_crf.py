@@ -122,3 +122,17 @@ def test_decoded_paths_respect_constraints(scheme):
         assert end[path[-1]], (scheme, [tag_names[i] for i in path])
         for prev, cur in zip(path, path[1:]):
             assert allowed[prev, cur], (scheme, [tag_names[i] for i in path])
+
+
+def test_group_means_equal_brute_force():
+    from spacy_rnn_ner.models.torch_modules import group_means
+
+    torch.manual_seed(0)
+    hidden = torch.randn(2, 5, 3)
+    groups = torch.tensor([[0, 1, 0, 2, 1], [0, 0, 1, 3, 3]])
+    lengths = torch.tensor([5, 3])
+    pooled = group_means(hidden, groups, lengths)
+    for b in range(2):
+        for t in range(int(lengths[b])):
+            same = [u for u in range(int(lengths[b])) if groups[b, u] == groups[b, t]]
+            assert torch.allclose(pooled[b, t], hidden[b, same].mean(dim=0), atol=1e-6)

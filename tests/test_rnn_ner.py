@@ -28,11 +28,15 @@ def entities(doc):
     return [(e.start_char, e.end_char, e.label_) for e in doc.ents]
 
 
-@pytest.fixture(scope="module", params=["BILUO", "BIO"])
+@pytest.fixture(
+    scope="module",
+    params=[("BILUO", "spacy_rnn_ner.BiRNNTagger.v1"), ("BIO", "spacy_rnn_ner.BiRNNTagger.v2")],
+    ids=["BILUO-v1", "BIO-v2-doc-pooling"],
+)
 def overfit_nlp(request):
     nlp = spacy.blank("en")
     config = small_rnn_ner_config()
-    config["tag_scheme"] = request.param
+    config["tag_scheme"], config["model"]["@architectures"] = request.param
     nlp.add_pipe("rnn_ner", config=config)
     train_pipeline(nlp, make_examples(nlp), n_epochs=120)
     return nlp

@@ -18,6 +18,35 @@ from .torch_bridge import length_sorted_chunks, torch_module, wrap_module
 DECODERS = ("crf", "softmax")
 
 
+@registry.architectures("spacy_rnn_ner.BiRNNTagger.v2")
+def build_birnn_tagger_v2(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    hidden_width: int = 256,
+    depth: int = 1,
+    rnn_type: str = "lstm",
+    dropout: Optional[float] = 0.5,
+    decoder: str = "crf",
+    window_size: int = 512,
+    window_overlap: int = 64,
+    batch_tokens: int = 32768,
+    doc_pooling: bool = True,
+    nO: Optional[int] = None,
+) -> Model[List[Doc], List[Floats2d]]:
+    """BiRNNTagger.v1, plus document pooling: each token's tag scores also read
+    the mean RNN state over all occurrences of its lower-cased word in the
+    document (within a window), so a name's clearest context informs its other
+    mentions.
+
+    doc_pooling (bool): Whether to add the pooled state. The other settings are
+        those of spacy_rnn_ner.BiRNNTagger.v1.
+    """
+    model = build_birnn_tagger(
+        tok2vec, hidden_width, depth, rnn_type, dropout, decoder, window_size, window_overlap, batch_tokens, nO
+    )
+    model.attrs["doc_pooling"] = doc_pooling
+    return model
+
+
 @registry.architectures("spacy_rnn_ner.BiRNNTagger.v1")
 def build_birnn_tagger(
     tok2vec: Model[List[Doc], List[Floats2d]],
@@ -72,6 +101,7 @@ def build_birnn_tagger(
             "window_size": window_size,
             "window_overlap": window_overlap,
             "batch_tokens": batch_tokens,
+            "doc_pooling": False,
         },
     )
 
@@ -108,6 +138,7 @@ def build_encoder(
         allowed=allowed,
         allowed_start=allowed_start,
         allowed_end=allowed_end,
+        doc_pooling=model.attrs.get("doc_pooling", False),
     )
     model.set_dim("nI", n_inputs)
     model.set_dim("nO", n_tags)
@@ -169,13 +200,15 @@ def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats
     windows = plan_windows(lengths, model.attrs["window_size"], model.attrs["window_overlap"])
     dropout = _dropout(model) if is_train else 0.0
     scores = [ops.alloc2f(length, n_tags) for length in lengths]
+    words = [doc.to_array("LOWER") for doc in docs] if model.attrs.get("doc_pooling") else None
     chunk_backprops = []
     for chunk in length_sorted_chunks([w.end - w.start for w in windows], model.attrs["batch_tokens"]):
         members = [windows[i] for i in chunk]
         inputs = [features[w.doc][w.start : w.end] for w in members]
         window_lengths = ops.asarray1i([w.end - w.start for w in members])
         padded = ops.pad(inputs)
-        args = ArgsKwargs(args=(padded, window_lengths), kwargs={"dropout": dropout})
+        groups = None if words is None else ops.asarray2i(word_groups(words, members, padded.shape[1]))
+        args = ArgsKwargs(args=(padded, window_lengths, groups), kwargs={"dropout": dropout})
         padded_scores, backprop_chunk = encoder(args, is_train)
         for i, window in enumerate(members):
             lo, hi = window.keep_start - window.start, window.keep_end - window.start
@@ -197,6 +230,15 @@ def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats
         return backprop_tok2vec(d_features)
 
     return scores, backprop
+
+
+def word_groups(words: List[numpy.ndarray], windows: Sequence[Window], width: int) -> numpy.ndarray:
+    """(n_windows, width) ids that are equal for tokens of the same word within a window."""
+    groups = numpy.zeros((len(windows), width), dtype="int32")
+    for row, window in enumerate(windows):
+        _, inverse = numpy.unique(words[window.doc][window.start : window.end], return_inverse=True)
+        groups[row, : len(inverse)] = inverse
+    return groups
 
 
 def _dropout(model: Model) -> float:

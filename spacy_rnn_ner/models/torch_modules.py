@@ -79,6 +79,18 @@ class BiRNN(nn.Module):
         return hidden
 
 
+def group_means(hidden: Tensor, groups: Tensor, lengths: Tensor) -> Tensor:
+    """For each position, the mean of `hidden` over the positions of its sequence
+    that share its group id (padding excluded)."""
+    batch, length, width = hidden.shape
+    active = (torch.arange(length, device=hidden.device).unsqueeze(0) < lengths.to(hidden.device).unsqueeze(1))
+    active = active.unsqueeze(2).to(hidden.dtype)
+    index = groups.long().unsqueeze(2)
+    sums = hidden.new_zeros(batch, length, width).scatter_add(1, index.expand(-1, -1, width), hidden * active)
+    counts = hidden.new_zeros(batch, length, 1).scatter_add(1, index, active)
+    return sums.gather(1, index.expand(-1, -1, width)) / counts.gather(1, index).clamp(min=1.0)
+
+
 def _reverse_index(lengths: Tensor, max_len: int) -> Tensor:
     """(batch, max_len) time indices reversing each sequence within its length."""
     positions = torch.arange(max_len, device=lengths.device).unsqueeze(0)
@@ -104,12 +116,16 @@ class BiRNNEncoder(nn.Module):
         allowed: Optional[numpy.ndarray] = None,
         allowed_start: Optional[numpy.ndarray] = None,
         allowed_end: Optional[numpy.ndarray] = None,
+        doc_pooling: bool = False,
     ) -> None:
         super().__init__()
         if rnn_type not in RNN_TYPES:
             raise ValueError(f"Unknown rnn_type '{rnn_type}': expected one of {sorted(RNN_TYPES)}.")
         self.rnn = BiRNN(n_inputs, hidden_width, depth, rnn_type)
-        self.output = nn.Linear(2 * hidden_width, n_tags)
+        # With document pooling each token also sees the mean state of every
+        # occurrence of its word in the sequence ("Roosevelt" in all its contexts).
+        self.doc_pooling = doc_pooling
+        self.output = nn.Linear((4 if doc_pooling else 2) * hidden_width, n_tags)
         # With the softmax decoder the CRF keeps zero, frozen transition scores:
         # it then only enforces the tag scheme's constraints when decoding.
         self.use_crf = use_crf
@@ -117,14 +133,24 @@ class BiRNNEncoder(nn.Module):
         if not use_crf:
             self.crf.requires_grad_(False)
 
-    def forward(self, inputs: Tensor, lengths: Tensor, dropout: float = 0.0) -> Tensor:
-        """Map (batch, length, n_inputs) features to (batch, length, n_tags) scores."""
+    def forward(
+        self, inputs: Tensor, lengths: Tensor, groups: Optional[Tensor] = None, dropout: float = 0.0
+    ) -> Tensor:
+        """Map (batch, length, n_inputs) features to (batch, length, n_tags) scores.
+
+        groups (batch, length): with doc_pooling, tokens with the same id in a
+        sequence share a pooled state; ids are below the sequence length.
+        """
         use_dropout = dropout > 0.0 and self.training
         if use_dropout:
             inputs = nn.functional.dropout(inputs, dropout, training=True)
         hidden = self.rnn(inputs, lengths)
         if use_dropout:
             hidden = nn.functional.dropout(hidden, dropout, training=True)
+        if self.doc_pooling:
+            if groups is None:
+                raise ValueError("doc_pooling needs the group id of each token.")
+            hidden = torch.cat([hidden, group_means(hidden, groups, lengths)], dim=2)
         return self.output(hidden)
 
     def loss(self, scores: Tensor, lengths: Tensor, gold_mask: Tensor) -> Tensor:

@@ -169,33 +169,46 @@ def add_typos(words: List[str], rng: random.Random, generator, share: float = 0.
     return [generator(w) if len(w) >= 4 and w.isalpha() and rng.random() < share else w for w in words]
 
 
-def ner_robustness(model_path: Path, seed: int = 0) -> Dict[str, float]:
-    """Entity F1 (spaCy's ents scorer) on CoNLL-2003 test: clean, noisy, noisy + char_spell."""
+SPELL_SETTINGS = {"": None, "+char_spell": {}, "+char_spell(names)": {"correct_names": True}}
+
+
+def ner_robustness(model_path: Path, seed: int = 0, split: str = "test") -> Dict[str, Dict[str, float]]:
+    """Entity F1 (spaCy's ents scorer) on CoNLL-2003 `split` (test or valid), clean and
+    noisy, without char_spell, with it, and with it correcting name typos too."""
     from spacy_rnn_ner.corpora.iob import read_iob_docs
     from spacy_rnn_ner.spelling.typos import TypoGenerator
 
     ner = spacy.load(model_path)
-    golds = list(read_iob_docs(ner.vocab, CONLL_TEST))
+    golds = list(read_iob_docs(ner.vocab, CONLL_TEST.parent / f"{split}.txt"))
     rng, generator = random.Random(seed), TypoGenerator(seed=seed)
-    noisy_words = [add_typos([t.text for t in g], rng, generator) for g in golds]
-    results: Dict[str, float] = {}
-    for setting in ("clean", "noisy", "noisy+char_spell"):
-        if setting == "noisy+char_spell" and "char_spell" not in ner.pipe_names:
-            ner.add_pipe("char_spell", first=True)
-        examples = []
-        start = time.perf_counter()
-        for gold, noisy in zip(golds, noisy_words):
-            words = [t.text for t in gold] if setting == "clean" else noisy
-            ents = [t.ent_iob_ + ("-" + t.ent_type_ if t.ent_type_ else "") for t in gold]
-            reference = Doc(ner.vocab, words=words, ents=ents)
-            predicted = Doc(ner.vocab, words=words)
-            for _, pipe in ner.pipeline:
-                predicted = pipe(predicted)
-            examples.append(Example(predicted, reference))
-        scores = Scorer.score_spans(examples, "ents")
-        results[setting] = {"ents_f": scores["ents_f"], "ents_p": scores["ents_p"], "ents_r": scores["ents_r"],
-                            "seconds": time.perf_counter() - start}
-        print(f"NER {setting}: {results[setting]}", flush=True)
+    texts = {
+        "clean": [[t.text for t in g] for g in golds],
+        "noisy": [add_typos([t.text for t in g], rng, generator) for g in golds],
+    }
+    results: Dict[str, Dict[str, float]] = {}
+    for spell_name, spell_config in SPELL_SETTINGS.items():
+        speller = None
+        if spell_config is not None:
+            speller = spacy.blank("en", vocab=ner.vocab).add_pipe("char_spell", config=spell_config)
+        for text_name, word_lists in texts.items():
+            setting = text_name + spell_name
+            examples, n_entity_changed = [], 0
+            start = time.perf_counter()
+            for gold, words in zip(golds, word_lists):
+                ents = [t.ent_iob_ + ("-" + t.ent_type_ if t.ent_type_ else "") for t in gold]
+                predicted = Doc(ner.vocab, words=words)
+                if speller is not None:
+                    predicted = speller(predicted)
+                    n_entity_changed += sum(
+                        t.norm_ != t.text.lower() and g.ent_iob_ != "O" for t, g in zip(predicted, gold)
+                    )
+                for _, pipe in ner.pipeline:
+                    predicted = pipe(predicted)
+                examples.append(Example(predicted, Doc(ner.vocab, words=words, ents=ents)))
+            scores = Scorer.score_spans(examples, "ents")
+            results[setting] = {"ents_f": scores["ents_f"], "ents_p": scores["ents_p"], "ents_r": scores["ents_r"],
+                                "entity_tokens_changed": n_entity_changed, "seconds": time.perf_counter() - start}
+            print(f"NER {split} {setting}: {results[setting]}", flush=True)
     return results
 
 
@@ -206,11 +219,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--ner-model", type=Path, default=None)
     parser.add_argument("--output", type=Path, default=None, help="write the results as JSON")
     parser.add_argument("--skip-baselines", action="store_true")
+    parser.add_argument("--ner-only", choices=["valid", "test"], default=None,
+                        help="run only the typo-robust NER part, on this CoNLL split")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(1)
     results: Dict[str, object] = {}
+    if args.ner_only:
+        results["ner"] = {args.ner_only: ner_robustness(args.ner_model, split=args.ner_only)}
+        if args.output:
+            args.output.write_text(json.dumps(results, indent=2), encoding="utf-8")
+        return 0
     nlp = spacy.blank("en")
     start = time.perf_counter()
     speller = nlp.add_pipe("char_spell", config={"pretrained": args.pretrained})
@@ -251,7 +271,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("throughput", name, results[f"throughput_{name}"], results[f"throughput_{name}_tokenizer_only"], flush=True)
     if args.ner_model:
         if args.ner_model.exists():
-            results["ner"] = ner_robustness(args.ner_model)
+            results["ner"] = {"test": ner_robustness(args.ner_model)}
         else:
             print(f"NER model {args.ner_model} not found: skipping the NER robustness part", file=sys.stderr)
     print(json.dumps(results, indent=2))

@@ -200,7 +200,7 @@ def ner_robustness(model_path: Path, seed: int = 0, split: str = "test") -> Dict
                 if speller is not None:
                     predicted = speller(predicted)
                     n_entity_changed += sum(
-                        t.norm_ != t.text.lower() and g.ent_iob_ != "O" for t, g in zip(predicted, gold)
+                        bool(t._.suggestions) and g.ent_iob_ != "O" for t, g in zip(predicted, gold)
                     )
                 for _, pipe in ner.pipeline:
                     predicted = pipe(predicted)

@@ -160,6 +160,7 @@ class CharSpeller(TrainablePipe):
             "beam_search": beam_search,
             "max_candidates": 50,
             "capitalised_min_prob": 0.6,
+            "capitalised_max_rank": 2000,
             "correct_names": correct_names,
             "name_min_prob": 0.6,
             "name_max_rank": 30000,
@@ -246,8 +247,8 @@ class CharSpeller(TrainablePipe):
         return [t.i for t in doc if self.is_misspelling(t, counts)]
 
     def _confident(self, token: Token, suggestions: Dict[str, List[Tuple[str, float]]]) -> bool:
-        """Capitalised (sentence-initial) words are corrected only by a clear winner one edit away:
-        names look like typos."""
+        """Capitalised (sentence-initial) words are corrected only into a frequent word, by a
+        clear winner one edit away: names look like typos."""
         from ..spelling.candidates import osa_distance
 
         lower = token.text.lower()
@@ -263,6 +264,8 @@ class CharSpeller(TrainablePipe):
             )
         if not ranked or ranked[0][1] < self.cfg.get("capitalised_min_prob", 0.6):
             return False
+        if self.rank(ranked[0][0]) >= self.cfg.get("capitalised_max_rank", 2000):
+            return False  # "Leeson" -> lesson: a sentence-initial name more often than a typo
         return osa_distance(lower, ranked[0][0], 1) <= 1
 
     def rank(self, word: str) -> int:

@@ -88,6 +88,13 @@ def test_correct_names_is_opt_in_and_skips_repeated_forms():
 
 
 @requires_shipped
+def test_sentence_initial_capitalised_words_only_become_frequent_words(shipped_nlp):
+    # "Leeson" is one edit from "lesson", but a sentence-initial name is likelier than a typo.
+    assert shipped_nlp("Leeson said he would go .")._.corrected_text == "Leeson said he would go ."
+    assert shipped_nlp("Teh cat sat on the mat .")._.corrected_text == "The cat sat on the mat ."
+
+
+@requires_shipped
 def test_allow_list(tmp_path):
     nlp = spacy.blank("en")
     nlp.add_pipe("char_spell", config={"allow_list": ["networc"]})

@@ -82,6 +82,7 @@ def test_correct_names_is_opt_in_and_skips_repeated_forms():
     doc = names(text)
     assert doc[4].norm_ == "germany"
     assert doc._.corrected_text == "The team flew to Germany on Monday ."
+    assert names("SOCCER - GERMNAY BEAT SPAIN")._.corrected_text == "SOCCER - GERMANY BEAT SPAIN"
     # A form the document repeats is taken for a real name.
     repeated = "The team flew to Germnay and Germnay won ."
     assert names(repeated)._.corrected_text == repeated

@@ -96,7 +96,8 @@ def make_char_spell(
     n_suggestions (int): Length of `token._.suggestions`.
     beam_search (bool): Decode with a lexicon-constrained beam when no candidate is near.
     correct_names (bool): Also correct capitalised words that look like names
-        ("Germnay"), but only into a frequent lexicon word one edit away, with a
+        ("Germnay", and all-caps words of 5+ letters: "GERMNAY"), but only into
+        one of the 30,000 most frequent lexicon words within two edits, with a
         clear winner, and never a form the document repeats. Off by default:
         it trades some changed names in clean text for entity recall on noisy text.
     scorer (Optional[Callable]): Scoring method (spell_acc, spell_broken, spell_changed).
@@ -164,6 +165,8 @@ class CharSpeller(TrainablePipe):
             "correct_names": correct_names,
             "name_min_prob": 0.6,
             "name_max_rank": 30000,
+            "name_max_distance": 2,
+            "name_min_length_caps": 5,
             "allow_list": sorted(set(allow_list)),
         }
         self.lexicon = Lexicon({})
@@ -216,7 +219,7 @@ class CharSpeller(TrainablePipe):
         lower = text.lower()
         if lower in self._known or len(text) < self.cfg["min_length"] or not text.isalpha():
             return False
-        if not text[1:].islower():
+        if not text[1:].islower() and not self._correctable_caps(text):
             return False  # all caps, camelCase: names, acronyms, code
         if token.ent_type:
             return False
@@ -242,6 +245,11 @@ class CharSpeller(TrainablePipe):
             for d, indices in enumerate(found)
         ]
 
+    def _correctable_caps(self, text: str) -> bool:
+        """With correct_names, all-caps words this long are corrected too ("GERMNAY")."""
+        min_length = self.cfg.get("name_min_length_caps", 5)
+        return bool(self.cfg.get("correct_names") and min_length and len(text) >= min_length and text.isupper())
+
     def _misspelt_indices(self, doc: Doc) -> List[int]:
         counts = Counter(t.text for t in doc) if self.cfg.get("correct_names", False) else None
         return [t.i for t in doc if self.is_misspelling(t, counts)]
@@ -260,7 +268,7 @@ class CharSpeller(TrainablePipe):
                 bool(ranked)
                 and ranked[0][1] >= self.cfg.get("name_min_prob", 0.6)
                 and self.rank(ranked[0][0]) < self.cfg.get("name_max_rank", 30000)
-                and osa_distance(lower, ranked[0][0], 1) <= 1
+                and osa_distance(lower, ranked[0][0], 2) <= self.cfg.get("name_max_distance", 2)
             )
         if not ranked or ranked[0][1] < self.cfg.get("capitalised_min_prob", 0.6):
             return False

@@ -147,11 +147,16 @@ class BiRNNEncoder(nn.Module):
         hidden = self.rnn(inputs, lengths)
         if use_dropout:
             hidden = nn.functional.dropout(hidden, dropout, training=True)
-        if self.doc_pooling:
-            if groups is None:
-                raise ValueError("doc_pooling needs the group id of each token.")
-            hidden = torch.cat([hidden, group_means(hidden, groups, lengths)], dim=2)
-        return self.output(hidden)
+        if not self.doc_pooling:
+            return self.output(hidden)
+        if groups is None:
+            raise ValueError("doc_pooling needs the group id of each token.")
+        # output([h; mean(h)]) = W_h h + b + mean(W_p h): pooling the projected
+        # scores (n_tags wide) is much cheaper than pooling the states.
+        width = hidden.shape[2]
+        weight = self.output.weight
+        own = nn.functional.linear(hidden, weight[:, :width], self.output.bias)
+        return own + group_means(nn.functional.linear(hidden, weight[:, width:]), groups, lengths)
 
     def loss(self, scores: Tensor, lengths: Tensor, gold_mask: Tensor) -> Tensor:
         """Per-sequence negative log-likelihood of the gold tags.

@@ -62,6 +62,21 @@ def test_context_decides_label(overfit_nlp):
     assert ("Roosevelt Street", "LOC") in [(e.text, e.label_) for e in place.ents]
 
 
+def test_confidence_can_be_turned_off(overfit_nlp):
+    text = "President Roosevelt spoke in Washington on Monday."
+    component = overfit_nlp.get_pipe("rnn_ner")
+    with_confidence = overfit_nlp(text)
+    component.set_confidence = False
+    try:
+        without = overfit_nlp(text)
+    finally:
+        component.set_confidence = True
+    assert entities(without) == entities(with_confidence)
+    assert all(ent._.confidence is None for ent in without.ents)
+    assert not without.user_data  # nothing extra for Doc.to_bytes to pack
+    assert spacy.blank("en").add_pipe("rnn_ner", config={"confidence": False}).set_confidence is False
+
+
 def test_save_load_disk_and_bytes_identical(overfit_nlp, tmp_path):
     texts = [text for text, _ in TRAIN_DATA] + ["Maria Lopez left Acme Corp for Roosevelt Street."]
     expected = [(entities(d), [e._.confidence for e in d.ents]) for d in overfit_nlp.pipe(texts)]

@@ -24,7 +24,7 @@ CONFIDENCE_ATTR = "confidence"
 
 DEFAULT_MODEL_CONFIG = """
 [model]
-@architectures = "spacy_rnn_ner.BiRNNTagger.v1"
+@architectures = "spacy_rnn_ner.BiRNNTagger.v2"
 hidden_width = 256
 depth = 1
 rnn_type = "lstm"
@@ -33,6 +33,7 @@ decoder = "crf"
 window_size = 512
 window_overlap = 64
 batch_tokens = 32768
+doc_pooling = true
 
 [model.tok2vec]
 @architectures = "spacy_rnn_ner.CharCNNEmbed.v1"
@@ -58,6 +59,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
     default_config={
         "model": DEFAULT_MODEL,
         "tag_scheme": "BILUO",
+        "confidence": True,
         "scorer": {"@scorers": "spacy.ner_scorer.v1"},
     },
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
@@ -68,15 +70,21 @@ def make_rnn_ner(
     model: Model[List[Doc], List[Floats2d]],
     tag_scheme: str,
     scorer: Optional[Callable],
+    confidence: bool = True,
 ) -> "RNNEntityRecognizer":
     """Create an `rnn_ner` component: a BiRNN tagger with a CRF decoder.
 
     model (Model[List[Doc], List[Floats2d]]): A tagger scoring tags per token,
-        such as spacy_rnn_ner.BiRNNTagger.v1.
+        such as spacy_rnn_ner.BiRNNTagger.v2.
     tag_scheme (str): "BILUO" or "BIO".
     scorer (Optional[Callable]): The scoring method; defaults to spaCy's ents scorer.
+    confidence (bool): Whether to set `span._.confidence` on each entity. It lives
+        in `doc.user_data`, which makes `Doc.to_bytes` slower: turn it off for
+        `nlp.pipe(n_process>1)` if you do not need it.
     """
-    return RNNEntityRecognizer(nlp.vocab, model, name, tag_scheme=tag_scheme, scorer=scorer)
+    return RNNEntityRecognizer(
+        nlp.vocab, model, name, tag_scheme=tag_scheme, scorer=scorer, confidence=confidence
+    )
 
 
 class RNNEntityRecognizer(TrainablePipe):
@@ -94,6 +102,7 @@ class RNNEntityRecognizer(TrainablePipe):
         *,
         tag_scheme: str = "BILUO",
         scorer: Optional[Callable] = None,
+        confidence: bool = True,
     ) -> None:
         self.vocab = vocab
         self.model = model
@@ -101,6 +110,7 @@ class RNNEntityRecognizer(TrainablePipe):
         self.scorer = scorer
         self.cfg: Dict[str, Any] = {"labels": [], "tag_scheme": tagging.validate_scheme(tag_scheme)}
         self._space_penalty: Optional[numpy.ndarray] = None
+        self.set_confidence = confidence
         # nlp.pipe(n_process>1) forks: give each worker one torch thread so it cannot hang.
         install_fork_hook()
         if not Span.has_extension(CONFIDENCE_ATTR):
@@ -197,7 +207,7 @@ class RNNEntityRecognizer(TrainablePipe):
                 if start < end:
                     spans.append(Span(doc, start, end, label=label))
             doc.ents = spans
-            if spans:
+            if spans and self.set_confidence:
                 # log P(span) = unary[s] + sum(pairwise[t] - unary[t], s <= t < e-1)
                 steps = numpy.concatenate([[0.0], numpy.cumsum(result.pairwise - result.unary[:-1])])
                 for span in spans:

@@ -57,3 +57,22 @@ def test_convert_reports_bad_lines_with_file_and_line(tmp_path):
     assert result.returncode == 1
     assert f"{bad}, line 3" in result.stdout and "X-ADJ" in result.stdout
     assert not (tmp_path / "bad.spacy").exists()
+
+
+@pytest.mark.skipif(not (CONFIGS.parent / "spacy_rnn_ner" / "data" / "char_spell_en" / "model").exists(),
+                    reason="shipped char_spell model missing")
+def test_spell_ner_config_trains_with_frozen_char_spell(tmp_path):
+    for split in ("train", "dev"):
+        run("spacy_rnn_ner", "convert", str(CORPUS / f"{split}.iob"), str(tmp_path / f"{split}.spacy"))
+    run(
+        "spacy", "train", str(CONFIGS / "spell_ner.cfg"), "--output", str(tmp_path / "model"),
+        "--paths.train", str(tmp_path / "train.spacy"), "--paths.dev", str(tmp_path / "dev.spacy"),
+        "--training.max_steps", "20", "--training.eval_frequency", "10",
+        "--components.rnn_ner.model.hidden_width", "32",
+    )
+    import spacy
+
+    nlp = spacy.load(tmp_path / "model" / "model-last")
+    assert nlp.pipe_names == ["char_spell", "rnn_ner"]
+    doc = nlp("The team flew to Germnay and met the networc staff .")
+    assert doc[4].norm_ == "germany" and doc[8].norm_ == "network"

@@ -209,72 +209,76 @@ class CharSpeller(TrainablePipe):
         return self._trie
 
     def is_misspelling(self, token: Token, counts: Optional[Counter] = None) -> bool:
-        """Whether a token should be corrected: an unknown, ordinary lower-case word.
+        """Whether a token should be corrected: an unknown, ordinary lower-case word
+        (or, with correct_names, a name typo).
 
         counts (Optional[Counter]): How often each form occurs in the token's doc.
         """
+        return self._misspelling_kind(token, counts) is not None
+
+    def _misspelling_kind(self, token: Token, counts: Optional[Counter]) -> Optional[bool]:
+        """None if the token is not to be corrected, else whether it looks like a name."""
         text = token.text
         if text in self._known:
-            return False
+            return None
         lower = text.lower()
         if lower in self._known or len(text) < self.cfg["min_length"] or not text.isalpha():
-            return False
+            return None
         if not text[1:].islower() and not self._correctable_caps(text):
-            return False  # all caps, camelCase: names, acronyms, code
+            return None  # all caps, camelCase: names, acronyms, code
         if token.ent_type:
-            return False
+            return None
         if _is_name_like(token):
             # A name typo ("Germnay") is corrected only on request, and never a form the
             # document repeats: real names recur, random typos rarely do.
-            if not self.cfg.get("correct_names", False):
-                return False
+            if not self.cfg["correct_names"]:
+                return None
             counts = counts if counts is not None else Counter(t.text for t in token.doc)
-            return counts[text] == 1
-        return not _inside_name(token)  # "Gazzetta dello Sport", "Ludwig van Beethoven"
+            return True if counts[text] == 1 else None
+        return None if _inside_name(token) else False  # "Gazzetta dello Sport"
 
     # Prediction
 
     def predict(self, docs: Iterable[Doc]) -> List[List[Tuple[int, List[Tuple[str, float]]]]]:
         """Find misspellings and rank their corrections: per doc, (token index, suggestions)."""
-        docs = list(docs)
-        found = [self._misspelt_indices(doc) for doc in docs]
-        typos = {docs[d][i].text.lower() for d, indices in enumerate(found) for i in indices}
-        suggestions = self.suggest(sorted(typos))
-        return [
-            [(i, suggestions[docs[d][i].text.lower()]) for i in indices if self._confident(docs[d][i], suggestions)]
-            for d, indices in enumerate(found)
-        ]
+        found = [self._misspellings(doc) for doc in docs]
+        suggestions = self.suggest(sorted({token.text.lower() for tokens in found for token, _ in tokens}))
+        predictions = []
+        for tokens in found:
+            ranked = [(token, name_like, suggestions[token.text.lower()]) for token, name_like in tokens]
+            predictions.append([(t.i, r) for t, name_like, r in ranked if self._confident(t, r, name_like)])
+        return predictions
 
     def _correctable_caps(self, text: str) -> bool:
         """With correct_names, all-caps words this long are corrected too ("GERMNAY")."""
-        min_length = self.cfg.get("name_min_length_caps", 5)
-        return bool(self.cfg.get("correct_names") and min_length and len(text) >= min_length and text.isupper())
+        min_length = self.cfg["name_min_length_caps"]
+        return bool(self.cfg["correct_names"] and min_length and len(text) >= min_length and text.isupper())
 
-    def _misspelt_indices(self, doc: Doc) -> List[int]:
-        counts = Counter(t.text for t in doc) if self.cfg.get("correct_names", False) else None
-        return [t.i for t in doc if self.is_misspelling(t, counts)]
+    def _misspellings(self, doc: Doc) -> List[Tuple[Token, bool]]:
+        """The doc's tokens to correct, each with whether it looks like a name."""
+        counts = Counter(t.text for t in doc) if self.cfg["correct_names"] else None
+        kinds = ((token, self._misspelling_kind(token, counts)) for token in doc)
+        return [(token, name_like) for token, name_like in kinds if name_like is not None]
 
-    def _confident(self, token: Token, suggestions: Dict[str, List[Tuple[str, float]]]) -> bool:
-        """Capitalised (sentence-initial) words are corrected only into a frequent word, by a
-        clear winner one edit away: names look like typos."""
+    def _confident(self, token: Token, ranked: List[Tuple[str, float]], name_like: bool) -> bool:
+        """Capitalised words are corrected only into a frequent word, by a clear winner
+        close by: names look like typos."""
         from ..spelling.candidates import osa_distance
 
-        lower = token.text.lower()
-        ranked = suggestions[lower]
         if not token.text[:1].isupper():
             return True
-        if _is_name_like(token):
-            return (
-                bool(ranked)
-                and ranked[0][1] >= self.cfg.get("name_min_prob", 0.6)
-                and self.rank(ranked[0][0]) < self.cfg.get("name_max_rank", 30000)
-                and osa_distance(lower, ranked[0][0], 2) <= self.cfg.get("name_max_distance", 2)
-            )
-        if not ranked or ranked[0][1] < self.cfg.get("capitalised_min_prob", 0.6):
+        if not ranked:
             return False
-        if self.rank(ranked[0][0]) >= self.cfg.get("capitalised_max_rank", 2000):
+        lower, (best, prob) = token.text.lower(), ranked[0]
+        if name_like:
+            return (
+                prob >= self.cfg["name_min_prob"]
+                and self.rank(best) < self.cfg["name_max_rank"]
+                and osa_distance(lower, best, 2) <= self.cfg["name_max_distance"]
+            )
+        if prob < self.cfg["capitalised_min_prob"] or self.rank(best) >= self.cfg["capitalised_max_rank"]:
             return False  # "Leeson" -> lesson: a sentence-initial name more often than a typo
-        return osa_distance(lower, ranked[0][0], 1) <= 1
+        return osa_distance(lower, best, 1) <= 1
 
     def rank(self, word: str) -> int:
         """A lexicon word's frequency rank (0 for the most frequent); len(lexicon) if unknown."""

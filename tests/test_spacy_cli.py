@@ -14,11 +14,16 @@ def run(*args: str) -> str:
     return result.stdout
 
 
+def convert_sample(directory) -> None:
+    """corpus/{train,dev}.iob -> directory/{train,dev}.spacy"""
+    for split in ("train", "dev"):
+        run("spacy_rnn_ner", "convert", str(CORPUS / f"{split}.iob"), str(directory / f"{split}.spacy"))
+
+
 @pytest.fixture(scope="module")
 def trained_dir(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cli")
-    for split in ("train", "dev"):
-        run("spacy_rnn_ner", "convert", str(CORPUS / f"{split}.iob"), str(tmp / f"{split}.spacy"))
+    convert_sample(tmp)
     run(
         "spacy", "train", str(CONFIGS / "rnn_ner.cfg"), "--output", str(tmp / "model"),
         "--paths.train", str(tmp / "train.spacy"), "--paths.dev", str(tmp / "dev.spacy"),
@@ -62,8 +67,7 @@ def test_convert_reports_bad_lines_with_file_and_line(tmp_path):
 @pytest.mark.skipif(not (CONFIGS.parent / "spacy_rnn_ner" / "data" / "char_spell_en" / "model").exists(),
                     reason="shipped char_spell model missing")
 def test_spell_ner_config_trains_with_frozen_char_spell(tmp_path):
-    for split in ("train", "dev"):
-        run("spacy_rnn_ner", "convert", str(CORPUS / f"{split}.iob"), str(tmp_path / f"{split}.spacy"))
+    convert_sample(tmp_path)
     run(
         "spacy", "train", str(CONFIGS / "spell_ner.cfg"), "--output", str(tmp_path / "model"),
         "--paths.train", str(tmp_path / "train.spacy"), "--paths.dev", str(tmp_path / "dev.spacy"),

@@ -1,10 +1,12 @@
-"""The CharCNNEmbed architecture: shapes, character encoding, use inside spaCy's own ner."""
+"""The CharCNNEmbed architectures: shapes, character encoding, use inside spaCy's own ner,
+and v2 reading a spelling corrector's corrections."""
 import numpy
 import spacy
 from spacy.training import Example
+from spacy.util import registry
 from thinc.api import Config
 
-from spacy_rnn_ner.models.char_cnn import build_char_cnn_embed, words_to_char_ids
+from spacy_rnn_ner.models.char_cnn import build_char_cnn_embed, corrected_doc, words_to_char_ids
 
 NER_WITH_CHAR_CNN = """
 [model]
@@ -82,3 +84,51 @@ def test_word_dropout_zeroes_whole_word_vectors_in_training_only():
     assert (numpy.abs(outputs[0][dropped, 8:]).sum(axis=1) > 0).all()  # char features stay
     assert (numpy.abs(model.predict(docs)[0][:, :8]).sum(axis=1) > 0).all()
     backprop([numpy.ones_like(outputs[0])])
+
+
+def _v2(read_corrections: bool = True):
+    return registry.resolve(
+        {"m": {"@architectures": "spacy_rnn_ner.CharCNNEmbed.v2", "width": 16, "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
+               "rows": [100, 50, 50, 20], "char_filters": 8, "read_corrections": read_corrections}}
+    )["m"]
+
+
+def test_v2_embeds_a_corrected_word_as_the_word_itself():
+    nlp = spacy.blank("en")
+    typo, right = nlp("Talks in Germnay ended ."), nlp("Talks in Germany ended .")
+    typo[2].norm_ = "germany"  # as char_spell writes it
+    model = _v2()
+    model.initialize(X=[typo, right])
+    corrected, plain = model.predict([typo, right])
+    assert numpy.array_equal(corrected, plain)
+    assert corrected_doc(typo).text == "Talks in Germany ended ." and typo.text == "Talks in Germnay ended ."
+    # Without read_corrections, v2 is v1: the typo's own characters are embedded.
+    v1_like = _v2(read_corrections=False)
+    v1_like.initialize(X=[typo, right])
+    typo_out, right_out = v1_like.predict([typo, right])
+    assert not numpy.array_equal(typo_out[2], right_out[2])
+    assert numpy.array_equal(typo_out[0], right_out[0])
+
+
+def test_corrected_doc_keeps_other_norms_and_leaves_clean_docs_alone():
+    nlp = spacy.blank("en")
+    doc = nlp("They ca n't go")
+    assert corrected_doc(doc) is doc
+    doc[0].norm_ = "thy"
+    doc[2].norm_ = "not"  # not an alphabetic word: a tokenizer norm, kept as it is
+    fixed = corrected_doc(doc)
+    assert [t.text for t in fixed] == ["Thy", "ca", "n't", "go"]
+    assert [t.norm_ for t in fixed] == ["thy", "ca", "not", "go"]
+    assert corrected_doc(nlp("")).text == ""
+
+
+def test_v1_weights_load_into_v2():
+    nlp = spacy.blank("en")
+    docs = [nlp("Talks in Germany ended ."), nlp("")]
+    v1 = build_char_cnn_embed(width=16, attrs=["NORM", "PREFIX", "SUFFIX", "SHAPE"], rows=[100, 50, 50, 20], char_filters=8)
+    v1.initialize(X=docs)
+    v2 = _v2()
+    v2.initialize(X=docs)
+    v2.from_bytes(v1.to_bytes())
+    for a, b in zip(v1.predict(docs), v2.predict(docs)):
+        assert numpy.array_equal(a, b)

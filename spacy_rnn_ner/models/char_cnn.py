@@ -64,6 +64,91 @@ def build_char_cnn_embed(
     return model
 
 
+@registry.architectures("spacy_rnn_ner.CharCNNEmbed.v2")
+def build_char_cnn_embed_v2(
+    width: int,
+    attrs: List[Union[str, int]],
+    rows: List[int],
+    include_static_vectors: bool = False,
+    char_width: int = 30,
+    char_filters: int = 50,
+    char_window_widths: List[int] = [3],
+    max_chars: int = 20,
+    n_chars: int = 512,
+    word_dropout: float = 0.0,
+    read_corrections: bool = True,
+) -> Model[List[Doc], List[Floats2d]]:
+    """As CharCNNEmbed.v1; with `read_corrections`, a word whose NORM a spelling
+    corrector changed (char_spell writes "germany" for "Germnay") is embedded
+    as the corrected word, in its original casing ("Germany"): its characters,
+    affixes and shape, not only its NORM. Weights are those of v1, so a model
+    trained with v1 can be loaded with v2 to read char_spell's corrections.
+
+    read_corrections (bool): Embed corrected words instead of their typos.
+    """
+    model = build_char_cnn_embed(
+        width, attrs, rows, include_static_vectors, char_width, char_filters,
+        char_window_widths, max_chars, n_chars, word_dropout,
+    )
+    if not read_corrections:
+        return model
+    # Same nodes as v1's `concatenate`, so v1 weights load into it.
+    return Model(
+        "concatenate_corrected",
+        _concatenate_corrected_forward,
+        init=_init_layers,
+        layers=model.layers,
+        dims={"nO": model.get_dim("nO")},
+    )
+
+
+def _init_layers(model: Model, X: Optional[List[Doc]] = None, Y: Optional[Any] = None) -> None:
+    for layer in model.layers:
+        layer.initialize(X=X, Y=Y)
+
+
+def _concatenate_corrected_forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], callable]:
+    if not docs:
+        return [], lambda d_outputs: []
+    docs = [corrected_doc(doc) for doc in docs]
+    results = [layer(docs, is_train) for layer in model.layers]
+    widths = [output[0].shape[1] for output, _ in results]
+    outputs = [model.ops.xp.hstack(parts) for parts in zip(*(output for output, _ in results))]
+
+    def backprop(d_outputs: List[Floats2d]) -> List[Doc]:
+        start = 0
+        for (_, backprop_layer), width in zip(results, widths):
+            backprop_layer([d[:, start : start + width] for d in d_outputs])
+            start += width
+        return []
+
+    return outputs, backprop
+
+
+def corrected_doc(doc: Doc) -> Doc:
+    """The doc with each word whose NORM is a different alphabetic word replaced by
+    that word in the original's casing pattern; the doc itself if there is none."""
+    from ..spelling.casing import match_casing
+
+    if not len(doc):
+        return doc
+    norms = doc.to_array("NORM")
+    changed = numpy.nonzero(norms != doc.to_array("LOWER"))[0]
+    replacements = {}
+    for i in changed.tolist():
+        token = doc[i]
+        if token.is_alpha and token.norm_.isalpha():
+            replacements[i] = match_casing(token.norm_, token.text)
+    if not replacements:
+        return doc
+    words = [replacements.get(t.i, t.text) for t in doc]
+    corrected = Doc(doc.vocab, words=words, spaces=[bool(t.whitespace_) for t in doc])
+    for i in changed.tolist():
+        if i not in replacements:
+            corrected[i].norm_ = doc[i].norm_
+    return corrected
+
+
 def token_dropout(layer: Model[List[Doc], List[Floats2d]], rate: float) -> Model[List[Doc], List[Floats2d]]:
     """Zero each token's whole output vector with probability `rate` in training."""
     if not 0.0 <= rate < 1.0:

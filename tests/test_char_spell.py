@@ -10,6 +10,7 @@ import srsly
 from spacy.tokens import Doc
 
 from spacy_rnn_ner.components.char_spell import SHIPPED_MODELS, match_casing
+from spacy_rnn_ner.spelling.casing import casing_pattern
 from spacy_rnn_ner.corpora.typos import create_typo_corpus
 from spacy_rnn_ner.spelling.candidates import DeletionIndex, osa_distance
 from spacy_rnn_ner.spelling.lexicon import Lexicon, LexiconFormatError
@@ -49,6 +50,18 @@ def test_match_casing():
     assert match_casing("network", "Networc") == "Network"
     assert match_casing("network", "networc") == "network"
     assert match_casing("network", "NETWORC") == "NETWORK"
+    # Casing slips of typing are repaired: a transposed capital, shift held too long.
+    assert match_casing("trent", "rTent") == "Trent"
+    assert match_casing("the", "THe") == "The"
+    assert match_casing("english", "ENGLIzH") == "ENGLISH"
+
+
+def test_casing_pattern_leaves_real_mixed_case_alone():
+    assert casing_pattern("McDonald") is None
+    assert casing_pattern("SeeTTLE") is None
+    assert casing_pattern("networc") == "lower"
+    assert casing_pattern("BBlackburn") == "title"
+    assert casing_pattern("1996") is None
 
 
 @requires_shipped
@@ -86,6 +99,46 @@ def test_correct_names_is_opt_in_and_skips_repeated_forms():
     # A form the document repeats is taken for a real name.
     repeated = "The team flew to Germnay and Germnay won ."
     assert names(repeated)._.corrected_text == repeated
+
+
+@requires_shipped
+def test_correct_names_reads_the_spelling_a_document_repeats():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("char_spell", config={"correct_names": True})
+    # "Akram" is in no lexicon: the form the document repeats is the spelling.
+    doc = nlp("Wasim Akram took five wickets . Akarm said Akram was happy . In LONDNO , rTent won .")
+    changed = {t.text: t.norm_ for t in doc if t._.suggestions}
+    assert changed == {"Akarm": "akram", "LONDNO": "london", "rTent": "trent"}
+    assert doc._.corrected_text.endswith("Akram said Akram was happy . In LONDON , Trent won .")
+    plain = spacy.blank("en")
+    plain.add_pipe("char_spell")
+    assert not any(t._.suggestions for t in plain(doc.text))
+
+
+@requires_shipped
+def test_domain_words_join_the_lexicon(tmp_path):
+    from spacy.tokens import DocBin
+
+    text = "Rain stopped play at Glamorgan and Glaforgan lost ."
+    nlp = spacy.blank("en")
+    speller = nlp.add_pipe("char_spell", config={"correct_names": True})
+    before = nlp(text)
+    assert speller.is_misspelling(before[4])  # an unknown name, taken for a typo
+    assert before[6]._.suggestions is None  # no lexicon word near it
+    corpus = DocBin(docs=[nlp.make_doc("Glamorgan beat Kent at Cardiff .")])
+    corpus.to_disk(tmp_path / "train.spacy")
+    speller.add_domain_words([tmp_path / "train.spacy"])
+    doc = nlp(text)
+    assert "glamorgan" in speller.lexicon and not speller.is_misspelling(doc[4])
+    assert doc[6].norm_ == "glamorgan"
+    # A word-count file works too, and the merged lexicon is saved with the pipeline.
+    (tmp_path / "words.txt").write_text("wickets 3\nakram 2\n", encoding="utf8")
+    speller.add_domain_words([tmp_path / "words.txt"])
+    nlp.to_disk(tmp_path / "pipeline")
+    reloaded = spacy.load(tmp_path / "pipeline").get_pipe("char_spell")
+    assert {"akram", "glamorgan", "wickets"} <= set(reloaded.lexicon.words())
+    with pytest.raises(FileNotFoundError, match="missing.spacy"):
+        speller.add_domain_words([tmp_path / "missing.spacy"])
 
 
 @requires_shipped

@@ -80,3 +80,6 @@ def test_spell_ner_config_trains_with_frozen_char_spell(tmp_path):
     assert nlp.pipe_names == ["char_spell", "rnn_ner"]
     doc = nlp("The team flew to Germnay and met the networc staff .")
     assert doc[4].norm_ == "germany" and doc[8].norm_ == "network"
+    # before_init added the training corpus's words ("Okafor") to char_spell's lexicon.
+    assert "okafor" in nlp.get_pipe("char_spell").lexicon
+    assert nlp("Coach Okfaor praised Okafor twice : Okafor .")[1].norm_ == "okafor"

@@ -30,7 +30,8 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer
 
 from ..parallel import install_fork_hook
-from ..spelling.lexicon import Lexicon, load_lexicon
+from ..spelling.lexicon import Lexicon, count_corpus_words, load_lexicon
+from ..spelling.casing import casing_pattern, match_casing
 
 SHIPPED_MODELS = {"en": Path(__file__).resolve().parents[1] / "data" / "char_spell_en"}
 LEXICON_FILE = "lexicon.txt.gz"
@@ -167,6 +168,7 @@ class CharSpeller(TrainablePipe):
             "name_max_rank": 30000,
             "name_max_distance": 2,
             "name_min_length_caps": 5,
+            "name_from_document": True,
             "allow_list": sorted(set(allow_list)),
         }
         self.lexicon = Lexicon({})
@@ -189,6 +191,16 @@ class CharSpeller(TrainablePipe):
         self._trie = None
         self._ranks = None
         self._cache.clear()
+
+    def add_domain_words(self, paths: Sequence[Union[str, Path]]) -> None:
+        """Merge the words of these corpora (DocBin or `word count` files) into the
+        lexicon, e.g. a pretrained speller's before it reads text of your domain:
+        `nlp.get_pipe("char_spell").add_domain_words(["train.spacy"])`. The merged
+        lexicon is saved with the pipeline."""
+        lexicon = self.lexicon
+        for path in paths:
+            lexicon = lexicon.with_domain_words(count_corpus_words(path, self.vocab))
+        self.set_lexicon(lexicon)
 
     def clear_cache(self) -> None:
         """Forget the suggestions computed so far (e.g. to time the real work)."""
@@ -224,13 +236,15 @@ class CharSpeller(TrainablePipe):
         lower = text.lower()
         if lower in self._known or len(text) < self.cfg["min_length"] or not text.isalpha():
             return None
-        if not text[1:].islower() and not self._correctable_caps(text):
+        capitalised = casing_pattern(text) in ("title", "upper") if self.cfg["correct_names"] else False
+        if not text[1:].islower() and not (capitalised and self._correctable_caps(text)):
             return None  # all caps, camelCase: names, acronyms, code
         if token.ent_type:
             return None
-        if _is_name_like(token):
+        if _is_name_like(token) or capitalised:
             # A name typo ("Germnay") is corrected only on request, and never a form the
-            # document repeats: real names recur, random typos rarely do.
+            # document repeats: real names recur, random typos rarely do. On request,
+            # sentence-initial words ("MOSCOOW 1996-08-22") follow the same rules.
             if not self.cfg["correct_names"]:
                 return None
             counts = counts if counts is not None else Counter(t.text for t in token.doc)
@@ -241,18 +255,59 @@ class CharSpeller(TrainablePipe):
 
     def predict(self, docs: Iterable[Doc]) -> List[List[Tuple[int, List[Tuple[str, float]]]]]:
         """Find misspellings and rank their corrections: per doc, (token index, suggestions)."""
+        docs = list(docs)
         found = [self._misspellings(doc) for doc in docs]
         suggestions = self.suggest(sorted({token.text.lower() for tokens in found for token, _ in tokens}))
         predictions = []
-        for tokens in found:
-            ranked = [(token, name_like, suggestions[token.text.lower()]) for token, name_like in tokens]
-            predictions.append([(t.i, r) for t, name_like, r in ranked if self._confident(t, r, name_like)])
+        for doc, tokens in zip(docs, found):
+            names = self._document_names(doc) if any(t.text[:1].isupper() for t, _ in tokens) else None
+            predicted = []
+            for token, name_like in tokens:
+                mention = self._document_correction(token, names)
+                if mention is not None:
+                    predicted.append((token.i, [(mention, 1.0)]))
+                    continue
+                ranked = suggestions[token.text.lower()]
+                if self._confident(token, ranked, name_like):
+                    predicted.append((token.i, ranked))
+            predictions.append(predicted)
         return predictions
 
+    def _document_names(self, doc: Doc) -> Optional[Counter]:
+        """How often each capitalised word occurs in the doc, if names are matched within it."""
+        if not (self.cfg["correct_names"] and self.cfg["name_from_document"]):
+            return None
+        return Counter(t.text for t in doc if t.text.isalpha() and casing_pattern(t.text) in ("title", "upper"))
+
+    def _document_correction(self, token: Token, names: Optional[Counter]) -> Optional[str]:
+        """A name typo's correction from the document itself: another capitalised form one
+        edit away (two for long words) that is a lexicon word or occurs more than once
+        ("Clintno" ... "Clinton"). Real names recur; the form that recurs is the spelling."""
+        from ..spelling.candidates import osa_distance
+
+        text = token.text
+        if not names or names[text] > 1:
+            return None
+        limit = 1 if len(text) < 8 else 2
+        best: Optional[Tuple[int, int, str]] = None
+        for form, count in names.items():
+            if form == text or abs(len(form) - len(text)) > limit or casing_pattern(form) != casing_pattern(text):
+                continue
+            lower = form.lower()
+            if count < 2 and lower not in self._known:
+                continue
+            distance = osa_distance(text.lower(), lower, limit)
+            if distance <= limit and (best is None or (-count, distance) < best[:2]):
+                best = (-count, distance, lower)
+        return best[2] if best else None
+
     def _correctable_caps(self, text: str) -> bool:
-        """With correct_names, all-caps words this long are corrected too ("GERMNAY")."""
+        """With correct_names, capitalised words with a casing slip ("rTent") are corrected,
+        and all-caps words this long ("GERMNAY", "ENGLIzH")."""
+        if casing_pattern(text) != "upper":
+            return True
         min_length = self.cfg["name_min_length_caps"]
-        return bool(self.cfg["correct_names"] and min_length and len(text) >= min_length and text.isupper())
+        return bool(min_length and len(text) >= min_length)
 
     def _misspellings(self, doc: Doc) -> List[Tuple[Token, bool]]:
         """The doc's tokens to correct, each with whether it looks like a name."""
@@ -265,7 +320,7 @@ class CharSpeller(TrainablePipe):
         close by: names look like typos."""
         from ..spelling.candidates import osa_distance
 
-        if not token.text[:1].isupper():
+        if casing_pattern(token.text) == "lower":
             return True
         if not ranked:
             return False
@@ -364,16 +419,25 @@ class CharSpeller(TrainablePipe):
         *,
         nlp: Optional[Language] = None,
         lexicon: Optional[str] = None,
+        domain_words: Sequence[str] = (),
     ) -> None:
         """Load the lexicon (from the factory setting or `lexicon`) and build the model.
 
         A pretrained model keeps its weights and character inventory (fine-tuning).
+
+        lexicon (Optional[str]): A `word count` file or "wordfreq:LANG".
+        domain_words (Sequence[str]): Corpora whose words join the lexicon (a DocBin
+            `.spacy` file such as your NER training data, or a `word count` file):
+            their names are then neither flagged nor missed as corrections. Set in
+            `[initialize.components.char_spell]`; see `add_domain_words`.
         """
         from ..models.speller import build_speller_module, has_module
 
         source = lexicon or self.cfg.get("lexicon_source")
         if source:
             self.set_lexicon(load_lexicon(source, self.cfg.get("max_words", 0)))
+        if domain_words:
+            self.add_domain_words(domain_words)
         validate_get_examples(get_examples, f"{type(self).__name__}.initialize")
         if not len(self.lexicon):
             raise ValueError(f"'{self.name}' has no lexicon: set `lexicon` in its config (a file or 'wordfreq:LANG').")
@@ -485,15 +549,6 @@ def training_pairs(examples: Iterable[Example]) -> List[Tuple[str, str]]:
     return pairs
 
 
-def match_casing(word: str, original: str) -> str:
-    """Give `word` the casing pattern of `original` ("Networc" -> "Network")."""
-    if original.isupper() and len(original) > 1:
-        return word.upper()
-    if original[:1].isupper():
-        return word[:1].upper() + word[1:]
-    return word
-
-
 def _corrected_text(doc: Doc, corrections: Dict[int, str]) -> str:
     return "".join(corrections.get(t.i, t.text) + t.whitespace_ for t in doc)
 
@@ -557,6 +612,19 @@ def _register_extensions() -> None:
         Token.set_extension("suggestions", default=None)
     if not Doc.has_extension("corrected_text"):
         Doc.set_extension("corrected_text", default=None)
+
+
+@registry.callbacks("spacy_rnn_ner.domain_words.v1")
+def make_domain_words_callback(component: str, paths: List[str]) -> Callable[[Language], Language]:
+    """An `[initialize.before_init]` callback: merge the words of these corpora (DocBin
+    or `word count` files, e.g. the training data) into a char_spell lexicon. It works
+    for a frozen char_spell too, which `initialize` skips."""
+
+    def add_words(nlp: Language) -> Language:
+        nlp.get_pipe(component).add_domain_words([path for path in paths if path])
+        return nlp
+
+    return add_words
 
 
 @registry.scorers("spacy_rnn_ner.spell_scorer.v1")

@@ -2,7 +2,7 @@
 import gzip
 import math
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Tuple, Union
 
 
 class LexiconFormatError(ValueError):
@@ -44,6 +44,17 @@ class Lexicon:
     def top(self, n: int) -> "Lexicon":
         """The `n` most frequent words."""
         return Lexicon(dict(list(self.counts.items())[:n])) if n else self
+
+    def with_domain_words(self, counts: Dict[str, float]) -> "Lexicon":
+        """Add the words of a domain corpus ("Glamorgan", "wickets"), with counts scaled
+        to this lexicon's total as if the corpus were a sample of the same text; a word
+        keeps the larger of its two counts."""
+        added = {w.lower(): c for w, c in counts.items() if c > 0 and w.replace("'", "").isalpha()}
+        scale = sum(self.counts.values()) / (sum(added.values()) or 1.0) if self.counts else 1.0
+        merged = dict(self.counts)
+        for word, count in added.items():
+            merged[word] = max(merged.get(word, 0.0), count * scale)
+        return Lexicon(merged)
 
     def to_text(self) -> str:
         return "".join(f"{word}\t{_format_count(count)}\n" for word, count in self.counts.items())
@@ -98,6 +109,25 @@ def load_lexicon(source: Union[str, Path], max_words: int = 0) -> Lexicon:
     if text.startswith("wordfreq:"):
         return Lexicon.from_wordfreq(text.split(":", 1)[1], max_words or 80000)
     return Lexicon.from_disk(text, max_words=max_words)
+
+
+def count_corpus_words(path: Union[str, Path], vocab: Any = None) -> Dict[str, float]:
+    """Lower-cased alphabetic word counts of a corpus: a spaCy DocBin (.spacy) or a
+    `word count` file."""
+    from collections import Counter
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"Domain word file not found: {path}")
+    if path.suffix != ".spacy":
+        return dict(Lexicon.from_disk(path).counts)
+    from spacy.tokens import DocBin
+    from spacy.vocab import Vocab
+
+    counts: Counter = Counter()
+    for doc in DocBin().from_disk(path).get_docs(vocab or Vocab()):
+        counts.update(token.lower_ for token in doc if token.is_alpha)
+    return dict(counts)
 
 
 def _parse_lines(path: Union[str, Path], data: bytes) -> Iterable[Tuple[str, float]]:

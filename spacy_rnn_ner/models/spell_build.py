@@ -20,6 +20,7 @@ import spacy
 from spacy.language import Language
 
 from ..corpora.typos import create_typo_corpus
+from ..spelling.real_errors import read_codespell, read_norvig, read_toefl_spell, toefl_part, without_typos
 from ..spelling.typos import TypoGenerator
 
 
@@ -37,33 +38,93 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--direction", default="posterior", choices=["posterior", "channel"])
     parser.add_argument("--p-second", type=float, default=0.25, help="probability of a second error per typo")
     parser.add_argument("--tune-only", action="store_true", help="only re-tune the ranking of --output")
+    parser.add_argument("--init", type=Path, help="fine-tune this saved char_spell model instead of starting afresh")
+    parser.add_argument("--codespell", type=Path, help="codespell dictionary.txt: real typing errors (CC BY-SA 3.0)")
+    parser.add_argument("--toefl", type=Path, help="TOEFL-Spell Annotations.tsv: learner errors (CC BY-SA 4.0)")
+    parser.add_argument("--exclude", type=Path, action="append", default=[],
+                        help="Norvig-format test file whose misspellings are never trained on (repeatable)")
+    parser.add_argument("--real-share", type=float, default=0.5, help="share of updates on real error pairs")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
     spacy.util.fix_random_seed(args.seed)
     nlp = spacy.blank("en")
+    real_train, real_tune = real_error_pairs(args)
     if args.tune_only:
         speller = nlp.add_pipe("char_spell", config={"pretrained": str(args.output)})
-        tune_ranking(speller, make_dev_pairs(speller.lexicon, args.dev_size, seed=10**6 + args.seed))
+        tune_ranking(speller, real_tune or make_dev_pairs(speller.lexicon, args.dev_size, seed=10**6 + args.seed))
         speller.to_disk(args.output)
+        return 0
+    corpus = create_typo_corpus(args.lexicon, max_words=args.max_words, n_examples=10**9,
+                                words_per_example=args.batch_words, seed=args.seed + 1, p_second=args.p_second)
+    if real_train:
+        corpus = mix_real_pairs(corpus, real_train, args.real_share, args.batch_words, args.seed)
+    if args.init:
+        speller = nlp.add_pipe("char_spell", config={"pretrained": str(args.init)})
+        speller.clear_cache()
+        train(nlp, corpus, args.minutes * 60, args.learn_rate)
+        args.output.mkdir(parents=True, exist_ok=True)
+        tune_ranking(speller, real_tune or make_dev_pairs(speller.lexicon, args.dev_size, seed=10**6 + args.seed))
+        speller.to_disk(args.output)
+        print(f"Saved to {args.output}")
         return 0
     model = {"@architectures": "spacy_rnn_ner.CharSpeller.v1", "char_width": 32, "hidden_width": 128,
              "max_length": 30, "dropout": 0.1, "direction": args.direction}
     speller = nlp.add_pipe(
         "char_spell", config={"pretrained": None, "lexicon": args.lexicon, "max_words": args.max_words, "model": model}
     )
-    corpus = create_typo_corpus(args.lexicon, max_words=args.max_words, n_examples=10**9,
-                                words_per_example=args.batch_words, seed=args.seed + 1, p_second=args.p_second)
     nlp.initialize(lambda: itertools.islice(corpus(nlp), 2))
     train(nlp, corpus, args.minutes * 60, args.learn_rate)
     args.output.mkdir(parents=True, exist_ok=True)
     speller.to_disk(args.output)
     dev = make_dev_pairs(speller.lexicon, args.dev_size, seed=10**6 + args.seed, p_second=args.p_second)
-    tune_ranking(speller, dev)
+    tune_ranking(speller, real_tune or dev)
     speller.to_disk(args.output)
     print(f"Saved to {args.output}")
     return 0
+
+
+def real_error_pairs(args: argparse.Namespace) -> Tuple[List[Tuple[str, str]], List[Tuple[str, str]]]:
+    """Real (typo, word) pairs to train on, and held-out ones to tune the ranking on.
+
+    Training: codespell's pairs and TOEFL-Spell's "train" essays; ranking: the
+    "tune" essays. TOEFL's "eval" essays and every misspelling of the --exclude
+    files (Norvig's test set) are never used.
+    """
+    excluded = [pair for path in args.exclude for pair in read_norvig(path)]
+    train_pairs: List[Tuple[str, str]] = []
+    tune_pairs: List[Tuple[str, str]] = []
+    if args.toefl:
+        rows = read_toefl_spell(args.toefl)
+        excluded += toefl_part(rows, "eval")
+        train_pairs += toefl_part(rows, "train")
+        tune_pairs += toefl_part(rows, "tune")
+    if args.codespell:
+        train_pairs += read_codespell(args.codespell)
+    train_pairs = without_typos(train_pairs, excluded + tune_pairs)
+    tune_pairs = without_typos(tune_pairs, excluded)
+    if train_pairs or tune_pairs:
+        print(f"real error pairs: {len(train_pairs)} to train on, {len(tune_pairs)} to tune the ranking on")
+    return train_pairs, tune_pairs
+
+
+def mix_real_pairs(synthetic, real: List[Tuple[str, str]], share: float, batch_words: int, seed: int):
+    """A corpus that draws a batch of real pairs with probability `share`, else a synthetic batch."""
+    from ..corpora.typos import make_typo_example
+
+    def read(nlp: Language):
+        rng = random.Random(seed)
+        pool: List[Tuple[str, str]] = []
+        for example in synthetic(nlp):
+            while rng.random() < share:
+                if len(pool) < batch_words:
+                    pool = list(real)
+                    rng.shuffle(pool)
+                yield make_typo_example(nlp.vocab, [pool.pop() for _ in range(batch_words)])
+            yield example
+
+    return read
 
 
 def train(nlp: Language, corpus, seconds: float, learn_rate: float) -> None:
@@ -122,7 +183,7 @@ def tune_ranking(speller, pairs: List[Tuple[str, str]]) -> Dict[str, float]:
                 best = (accuracy, {"model_weight": 1.0, "freq_weight": freq_weight, "distance_weight": distance_weight})
     speller.cfg["ranking"] = best[1]
     speller.clear_cache()
-    print(f"ranking {best[1]}: dev top-1 {best[0]:.3f} on {len(pairs)} synthetic typos")
+    print(f"ranking {best[1]}: dev top-1 {best[0]:.3f} on {len(pairs)} pairs")
     return best[1]
 
 

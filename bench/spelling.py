@@ -3,7 +3,8 @@
     nice -n 10 .venv/bin/python bench/spelling.py [--ner-model bench/runs/conll2003_rnn_ner/model-best]
 
 Isolated words (top-1 / top-5, lower-cased exact match): Norvig's spell-testset1
-and TOEFL-Spell type-M pairs. Sentence level: JFLEG noisy vs clean (word
+and TOEFL-Spell type-M pairs (all, and the "eval" essays held out from the
+shipped model's fine-tuning). Sentence level: JFLEG noisy vs clean (word
 correction rate, correct words broken). Clean text: CoNLL-2003 test tokens
 changed. Throughput of the spaCy pipeline on running text. With --ner-model,
 entity F1 on clean / noisy / noisy + char_spell CoNLL-2003 test. Data is read
@@ -22,6 +23,8 @@ from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.scorer import Scorer
 
+from spacy_rnn_ner.spelling.real_errors import read_norvig, read_toefl_spell, toefl_part
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 SPELLING = SHARED / "spelling"
@@ -29,25 +32,6 @@ LEXICON = SPELLING / "wordfreq" / "frequency_dictionary_en_82_765.txt"
 CONLL_TEST = SHARED / "corpora" / "conll2003" / "test.txt"
 
 Suggest = Callable[[List[str]], List[List[str]]]
-
-
-def read_norvig(path: Path) -> List[Tuple[str, str]]:
-    pairs = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if ":" in line:
-            right, wrongs = line.split(":", 1)
-            pairs.extend((wrong.lower(), right.strip().lower()) for wrong in wrongs.split())
-    return pairs
-
-
-def read_toefl(path: Path) -> List[Tuple[str, str]]:
-    pairs = []
-    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
-        fields = line.split("\t")
-        if line_no == 0 or len(fields) < 5 or fields[3] != "M":
-            continue
-        pairs.append((fields[2].strip().lower(), fields[4].strip().lower()))
-    return pairs
 
 
 def isolated_accuracy(name: str, suggest: Suggest, pairs: Sequence[Tuple[str, str]]) -> Dict[str, float]:
@@ -170,7 +154,40 @@ def add_typos(words: List[str], rng: random.Random, generator, share: float = 0.
     return [generator(w) if len(w) >= 4 and w.isalpha() and rng.random() < share else w for w in words]
 
 
-SPELL_SETTINGS = {"": None, "+char_spell": {}, "+char_spell(names)": {"correct_names": True}}
+# setting suffix -> (char_spell config or None, lexicon extended with the NER training
+# corpus's words, rnn_ner embeds the corrected words: CharCNNEmbed.v2)
+SPELL_SETTINGS = {
+    "": (None, False, False),
+    "+char_spell": ({}, False, False),
+    "+char_spell(names)": ({"correct_names": True}, False, False),
+    "+char_spell(names)+reads": ({"correct_names": True}, False, True),
+    "+char_spell(names,domain)": ({"correct_names": True}, True, False),
+    "+char_spell(names,domain)+reads": ({"correct_names": True}, True, True),
+}
+READ_CORRECTIONS = {"components.rnn_ner.model.tok2vec.@architectures": "spacy_rnn_ner.CharCNNEmbed.v2"}
+
+
+def load_ner_reading_corrections(model_path: Path):
+    """The NER model with its CharCNNEmbed.v1 loaded as v2, which embeds corrected words
+    (same weights); None if its tok2vec is another architecture."""
+    config = spacy.util.load_config(model_path / "config.cfg")
+    if config["components"]["rnn_ner"]["model"]["tok2vec"].get("@architectures") != "spacy_rnn_ner.CharCNNEmbed.v1":
+        return None
+    return spacy.load(model_path, config=READ_CORRECTIONS)
+
+
+def write_word_counts(docs) -> Path:
+    """A temporary `word count` file of the docs' alphabetic words (never kept)."""
+    import atexit
+    import tempfile
+    from collections import Counter
+
+    counts = Counter(t.lower_ for doc in docs for t in doc if t.is_alpha)
+    handle = tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8")
+    handle.write("".join(f"{word} {count}\n" for word, count in counts.items()))
+    handle.close()
+    atexit.register(Path(handle.name).unlink)
+    return Path(handle.name)
 
 
 def ner_robustness(model_path: Path, seed: int = 0, split: str = "test") -> Dict[str, Dict[str, float]]:
@@ -180,6 +197,7 @@ def ner_robustness(model_path: Path, seed: int = 0, split: str = "test") -> Dict
     from spacy_rnn_ner.spelling.typos import TypoGenerator
 
     ner = spacy.load(model_path)
+    ner_reading = load_ner_reading_corrections(model_path)
     golds = list(read_iob_docs(ner.vocab, CONLL_TEST.parent / f"{split}.txt"))
     rng, generator = random.Random(seed), TypoGenerator(seed=seed)
     texts = {
@@ -187,10 +205,16 @@ def ner_robustness(model_path: Path, seed: int = 0, split: str = "test") -> Dict
         "noisy": [add_typos([t.text for t in g], rng, generator) for g in golds],
     }
     results: Dict[str, Dict[str, float]] = {}
-    for spell_name, spell_config in SPELL_SETTINGS.items():
+    domain_words = write_word_counts(read_iob_docs(ner.vocab, CONLL_TEST.parent / "train.txt"))
+    for spell_name, (spell_config, domain, reads) in SPELL_SETTINGS.items():
         speller = None
         if spell_config is not None:
             speller = spacy.blank("en", vocab=ner.vocab).add_pipe("char_spell", config=spell_config)
+            if domain:
+                speller.add_domain_words([domain_words])
+        if reads and ner_reading is None:
+            continue
+        tagger = ner_reading if reads else ner
         for text_name, word_lists in texts.items():
             setting = text_name + spell_name
             examples, n_entity_changed = [], 0
@@ -203,7 +227,7 @@ def ner_robustness(model_path: Path, seed: int = 0, split: str = "test") -> Dict
                     n_entity_changed += sum(
                         bool(t._.suggestions) and g.ent_iob_ != "O" for t, g in zip(predicted, gold)
                     )
-                for _, pipe in ner.pipeline:
+                for _, pipe in tagger.pipeline:
                     predicted = pipe(predicted)
                 examples.append(Example(predicted, Doc(ner.vocab, words=words, ents=ents)))
             scores = Scorer.score_spans(examples, "ents")
@@ -240,7 +264,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"char_spell loaded, index built in {results['load_seconds']:.1f}s", flush=True)
 
     norvig = read_norvig(SPELLING / "norvig" / "spell-testset1.txt")
-    toefl = read_toefl(SPELLING / "toefl-spell" / "Annotations.tsv")
+    toefl_rows = read_toefl_spell(SPELLING / "toefl-spell" / "Annotations.tsv")
+    toefl = [(wrong, right) for _, wrong, right in toefl_rows]
+    toefl_eval = toefl_part(toefl_rows, "eval")  # essays the shipped model never saw
     toefl_sample = random.Random(0).sample(toefl, min(args.sample, len(toefl)))
     systems: List[Tuple[str, Suggest]] = [("char_spell", char_spell_suggester(speller))]
     if not args.skip_baselines:
@@ -248,8 +274,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     rows = []
     for name, suggest in systems:
         runs = [("norvig testset1", norvig), (f"toefl-spell M (sample {len(toefl_sample)})", toefl_sample)]
-        if not name.startswith("pyspellchecker"):  # pyspellchecker is too slow for all 6,121 pairs
-            runs.append(("toefl-spell M", toefl))
+        if not name.startswith("pyspellchecker"):  # pyspellchecker is too slow for thousands of pairs
+            runs += [("toefl-spell M", toefl), ("toefl-spell M, eval essays", toefl_eval)]
         for set_name, pairs in runs:
             rows.append({"set": set_name, **isolated_accuracy(name, suggest, pairs)})
             print(rows[-1], flush=True)

@@ -166,7 +166,7 @@ def tune_ranking(speller, pairs: List[Tuple[str, str]]) -> Dict[str, float]:
     candidates = [speller.index.lookup(t) for t in typos]
     scores = score_candidates(speller.model, typos, [[c for c, _ in cands] for cands in candidates])
     best = (-1.0, dict(speller.cfg["ranking"]))
-    for freq_weight in [0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.85, 1.0, 1.2]:
+    for freq_weight in [0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.85, 1.0, 1.2, 1.4, 1.7, 2.0]:
         for distance_weight in [0.0, -1.0, -2.0, -3.0, -4.0, -5.0, -6.0, -8.0, -10.0]:
             correct = 0
             for (_, gold), cands, model_scores in zip(pairs, candidates, scores):

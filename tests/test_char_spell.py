@@ -115,6 +115,18 @@ def test_correct_names_reads_the_spelling_a_document_repeats():
     assert not any(t._.suggestions for t in plain(doc.text))
 
 
+def test_document_names_prefer_the_spelling_the_document_repeats_most():
+    from spacy_rnn_ner.components.char_spell import DocumentNames
+
+    nlp = spacy.blank("en")
+    doc = nlp("Jansen and Janssen met . Janssen , Janssen , Jansen and Jamsen left . LONDON London Lndon")
+    names = DocumentNames(doc, known={"london"})
+    assert names.correction("Jamsen") == "jansen"  # "Janssen" is two edits away
+    assert names.correction("Jansen") is None  # repeated: a spelling, not a typo
+    assert names.correction("Lndon") == "london"  # a lexicon word, same casing pattern
+    assert names.correction("Oslo") is None and names.correction("jamsen") is None
+
+
 @requires_shipped
 def test_domain_words_join_the_lexicon(tmp_path):
     from spacy.tokens import DocBin

@@ -18,7 +18,7 @@ imported by the model functions, when a model is used.
 import math
 from collections import Counter, OrderedDict
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Container, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import srsly
 from spacy.language import Language
@@ -236,7 +236,7 @@ class CharSpeller(TrainablePipe):
         lower = text.lower()
         if lower in self._known or len(text) < self.cfg["min_length"] or not text.isalpha():
             return None
-        capitalised = casing_pattern(text) in ("title", "upper") if self.cfg["correct_names"] else False
+        capitalised = self.cfg["correct_names"] and _is_capitalised(text)
         if not text[1:].islower() and not (capitalised and self._correctable_caps(text)):
             return None  # all caps, camelCase: names, acronyms, code
         if token.ent_type:
@@ -260,7 +260,7 @@ class CharSpeller(TrainablePipe):
         suggestions = self.suggest(sorted({token.text.lower() for tokens in found for token, _ in tokens}))
         predictions = []
         for doc, tokens in zip(docs, found):
-            names = self._document_names(doc) if any(t.text[:1].isupper() for t, _ in tokens) else None
+            names = self._document_names(doc) if any(_is_capitalised(t.text) for t, _ in tokens) else None
             predicted = []
             for token, name_like in tokens:
                 mention = self._document_correction(token, names)
@@ -273,33 +273,17 @@ class CharSpeller(TrainablePipe):
             predictions.append(predicted)
         return predictions
 
-    def _document_names(self, doc: Doc) -> Optional[Counter]:
-        """How often each capitalised word occurs in the doc, if names are matched within it."""
+    def _document_names(self, doc: Doc) -> Optional["DocumentNames"]:
+        """The doc's capitalised words, if name typos are matched within the document."""
         if not (self.cfg["correct_names"] and self.cfg["name_from_document"]):
             return None
-        return Counter(t.text for t in doc if t.text.isalpha() and casing_pattern(t.text) in ("title", "upper"))
+        return DocumentNames(doc, self._known)
 
-    def _document_correction(self, token: Token, names: Optional[Counter]) -> Optional[str]:
+    def _document_correction(self, token: Token, names: Optional["DocumentNames"]) -> Optional[str]:
         """A name typo's correction from the document itself: another capitalised form one
         edit away (two for long words) that is a lexicon word or occurs more than once
         ("Clintno" ... "Clinton"). Real names recur; the form that recurs is the spelling."""
-        from ..spelling.candidates import osa_distance
-
-        text = token.text
-        if not names or names[text] > 1:
-            return None
-        limit = 1 if len(text) < 8 else 2
-        best: Optional[Tuple[int, int, str]] = None
-        for form, count in names.items():
-            if form == text or abs(len(form) - len(text)) > limit or casing_pattern(form) != casing_pattern(text):
-                continue
-            lower = form.lower()
-            if count < 2 and lower not in self._known:
-                continue
-            distance = osa_distance(text.lower(), lower, limit)
-            if distance <= limit and (best is None or (-count, distance) < best[:2]):
-                best = (-count, distance, lower)
-        return best[2] if best else None
+        return names.correction(token.text) if names is not None else None
 
     def _correctable_caps(self, text: str) -> bool:
         """With correct_names, capitalised words with a casing slip ("rTent") are corrected,
@@ -576,6 +560,41 @@ def _looks_like_name(token: Token) -> bool:
 def _is_name_like(token: Token) -> bool:
     """Capitalised mid-sentence, or a sentence-initial word that looks like a name."""
     return token.text[:1].isupper() and (not _starts_sentence(token) or _looks_like_name(token))
+
+
+class DocumentNames:
+    """The capitalised words of one doc, and an index of those that may serve as the
+    spelling of a name typo: lexicon words and forms the doc repeats."""
+
+    def __init__(self, doc: Doc, known: Container[str]) -> None:
+        from ..spelling.candidates import DeletionIndex
+
+        self.counts = Counter(t.text for t in doc if t.text.isalpha() and _is_capitalised(t.text))
+        self.spellings: Dict[str, List[Tuple[str, int, Optional[str]]]] = {}
+        for form, count in self.counts.items():
+            lower = form.lower()
+            if count > 1 or lower in known:
+                self.spellings.setdefault(lower, []).append((form, count, casing_pattern(form)))
+        self.index = DeletionIndex(self.spellings, max_distance=2) if self.spellings else None
+
+    def correction(self, text: str) -> Optional[str]:
+        """The most frequent spelling within one edit of a form seen once (two for
+        words of 8+ letters), with the same casing pattern; None if there is none."""
+        if self.index is None or self.counts.get(text, 0) != 1:
+            return None
+        pattern = casing_pattern(text)
+        limit = 1 if len(text) < 8 else 2
+        best: Optional[Tuple[int, int, str]] = None
+        for lower, distance in self.index.lookup(text.lower(), limit):
+            for form, count, form_pattern in self.spellings[lower]:
+                if form != text and form_pattern == pattern and (best is None or (-count, distance) < best[:2]):
+                    best = (-count, distance, lower)
+        return best[2] if best else None
+
+
+def _is_capitalised(text: str) -> bool:
+    """Title case or all caps, casing slips repaired ("Clinton", "LONDON", "rTent")."""
+    return casing_pattern(text) in ("title", "upper")
 
 
 def _inside_name(token: Token) -> bool:

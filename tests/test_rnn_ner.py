@@ -170,7 +170,11 @@ def test_softmax_decoder_and_gru_train():
     assert nlp.evaluate(make_examples(nlp))["ents_f"] == 1.0
 
 
-def test_config_passes_spacy_debug_config(tmp_path):
+ALL_CONFIGS = sorted(CONFIGS.glob("*.cfg")) + sorted((CONFIGS.parent / "bench" / "configs").glob("*.cfg"))
+
+
+@pytest.mark.parametrize("config", ALL_CONFIGS, ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_config_passes_spacy_debug_config(tmp_path, config):
     nlp = spacy.blank("en")
     from spacy.tokens import DocBin
 
@@ -179,7 +183,7 @@ def test_config_passes_spacy_debug_config(tmp_path):
         db.add(eg.reference)
     db.to_disk(tmp_path / "data.spacy")
     result = subprocess.run(
-        [sys.executable, "-m", "spacy", "debug", "config", str(CONFIGS / "rnn_ner.cfg"),
+        [sys.executable, "-m", "spacy", "debug", "config", str(config),
          "--paths.train", str(tmp_path / "data.spacy"), "--paths.dev", str(tmp_path / "data.spacy")],
         capture_output=True, text=True,
     )

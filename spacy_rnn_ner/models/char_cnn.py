@@ -83,6 +83,8 @@ def build_char_cnn_embed_v2(
     as the corrected word, in its original casing ("Germany"): its characters,
     affixes and shape, not only its NORM. Weights are those of v1, so a model
     trained with v1 can be loaded with v2 to read char_spell's corrections.
+    Alphabetic NORM exceptions of the tokenizer ("dont" -> "do" + "nt", NORM
+    "not") are read the same way, so train and predict with the same version.
 
     read_corrections (bool): Embed corrected words instead of their typos.
     """

@@ -96,11 +96,13 @@ def make_char_spell(
     min_length (int): Shorter tokens are never corrected.
     n_suggestions (int): Length of `token._.suggestions`.
     beam_search (bool): Decode with a lexicon-constrained beam when no candidate is near.
-    correct_names (bool): Also correct capitalised words that look like names
-        ("Germnay", and all-caps words of 5+ letters: "GERMNAY"), but only into
-        one of the 30,000 most frequent lexicon words within two edits, with a
-        clear winner, and never a form the document repeats. Off by default:
-        it trades some changed names in clean text for entity recall on noisy text.
+    correct_names (bool): Also correct capitalised words ("Germnay"), all-caps
+        words of 5+ letters ("GERMNAY") and casing slips ("rTent"): into the
+        spelling the document repeats, if one is close ("Akarm" ... "Akram"),
+        else only into one of the 30,000 most frequent lexicon words within two
+        edits, with a clear winner; never a form the document repeats. Off by
+        default: it trades some changed names in clean text for entity recall
+        on noisy text. See also `add_domain_words`.
     scorer (Optional[Callable]): Scoring method (spell_acc, spell_broken, spell_changed).
     """
     speller = CharSpeller(

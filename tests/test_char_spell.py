@@ -151,6 +151,17 @@ def test_domain_words_join_the_lexicon(tmp_path):
     assert {"akram", "glamorgan", "wickets"} <= set(reloaded.lexicon.words())
     with pytest.raises(FileNotFoundError, match="missing.spacy"):
         speller.add_domain_words([tmp_path / "missing.spacy"])
+    # A directory of DocBins, as spacy.Corpus.v1 reads it.
+    (tmp_path / "corpus").mkdir()
+    DocBin(docs=[nlp.make_doc("Okafor scored .")]).to_disk(tmp_path / "corpus" / "part1.spacy")
+    speller.add_domain_words([tmp_path / "corpus"])
+    assert "okafor" in speller.lexicon
+    with pytest.raises(ValueError, match="no .spacy files"):
+        speller.add_domain_words([tmp_path / "pipeline" / "vocab"])
+    # A malformed word-count file is reported with its line.
+    (tmp_path / "bad.txt").write_text("wickets 3\nakram\n", encoding="utf8")
+    with pytest.raises(LexiconFormatError, match="bad.txt, line 2"):
+        speller.add_domain_words([tmp_path / "bad.txt"])
 
 
 @requires_shipped

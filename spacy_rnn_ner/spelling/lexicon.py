@@ -112,21 +112,28 @@ def load_lexicon(source: Union[str, Path], max_words: int = 0) -> Lexicon:
 
 
 def count_corpus_words(path: Union[str, Path], vocab: Any = None) -> Dict[str, float]:
-    """Lower-cased alphabetic word counts of a corpus: a spaCy DocBin (.spacy) or a
-    `word count` file."""
+    """Lower-cased alphabetic word counts of a corpus: a spaCy DocBin (.spacy), a
+    directory of them (as `spacy.Corpus.v1` reads), or a `word count` file."""
     from collections import Counter
 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"Domain word file not found: {path}")
-    if path.suffix != ".spacy":
+    if path.is_dir():
+        files = sorted(path.rglob("*.spacy"))
+        if not files:
+            raise ValueError(f"Domain word directory has no .spacy files: {path}")
+    elif path.suffix == ".spacy":
+        files = [path]
+    else:
         return dict(Lexicon.from_disk(path).counts)
     from spacy.tokens import DocBin
     from spacy.vocab import Vocab
 
     counts: Counter = Counter()
-    for doc in DocBin().from_disk(path).get_docs(vocab or Vocab()):
-        counts.update(token.lower_ for token in doc if token.is_alpha)
+    for file in files:
+        for doc in DocBin().from_disk(file).get_docs(vocab or Vocab()):
+            counts.update(token.lower_ for token in doc if token.is_alpha)
     return dict(counts)
 
 

@@ -190,7 +190,8 @@ def write_word_counts(docs) -> Path:
     return Path(handle.name)
 
 
-def ner_robustness(model_path: Path, seed: int = 0, split: str = "test") -> Dict[str, Dict[str, float]]:
+def ner_robustness(model_path: Path, seed: int = 0, split: str = "test",
+                   own_pipeline_only: bool = False) -> Dict[str, Dict[str, float]]:
     """Entity F1 (spaCy's ents scorer) on CoNLL-2003 `split` (test or valid), clean and
     noisy, without char_spell, with it, and with it correcting name typos too."""
     from spacy_rnn_ner.corpora.iob import read_iob_docs
@@ -207,6 +208,8 @@ def ner_robustness(model_path: Path, seed: int = 0, split: str = "test") -> Dict
     results: Dict[str, Dict[str, float]] = {}
     domain_words = write_word_counts(read_iob_docs(ner.vocab, CONLL_TEST.parent / "train.txt"))
     for spell_name, (spell_config, domain, reads) in SPELL_SETTINGS.items():
+        if own_pipeline_only and spell_config is not None:
+            continue
         speller = None
         if spell_config is not None:
             speller = spacy.blank("en", vocab=ner.vocab).add_pipe("char_spell", config=spell_config)
@@ -246,13 +249,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--skip-baselines", action="store_true")
     parser.add_argument("--ner-only", choices=["valid", "test"], default=None,
                         help="run only the typo-robust NER part, on this CoNLL split")
+    parser.add_argument("--own-pipeline-only", action="store_true",
+                        help="NER part: only the model's own pipeline (for a model that has char_spell inside)")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(1)
     results: Dict[str, object] = {}
     if args.ner_only:
-        results["ner"] = {args.ner_only: ner_robustness(args.ner_model, split=args.ner_only)}
+        results["ner"] = {args.ner_only: ner_robustness(args.ner_model, split=args.ner_only,
+                                                        own_pipeline_only=args.own_pipeline_only)}
         if args.output:
             args.output.write_text(json.dumps(results, indent=2), encoding="utf-8")
         return 0

@@ -208,15 +208,13 @@ def ner_robustness(model_path: Path, seed: int = 0, split: str = "test",
     results: Dict[str, Dict[str, float]] = {}
     domain_words = write_word_counts(read_iob_docs(ner.vocab, CONLL_TEST.parent / "train.txt"))
     for spell_name, (spell_config, domain, reads) in SPELL_SETTINGS.items():
-        if own_pipeline_only and spell_config is not None:
+        if (own_pipeline_only and spell_config is not None) or (reads and ner_reading is None):
             continue
         speller = None
         if spell_config is not None:
             speller = spacy.blank("en", vocab=ner.vocab).add_pipe("char_spell", config=spell_config)
             if domain:
                 speller.add_domain_words([domain_words])
-        if reads and ner_reading is None:
-            continue
         tagger = ner_reading if reads else ner
         for text_name, word_lists in texts.items():
             setting = text_name + spell_name

@@ -23,14 +23,19 @@ def convert_sample(directory) -> None:
 @pytest.fixture(scope="module")
 def trained_dir(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cli")
-    convert_sample(tmp)
-    run(
-        "spacy", "train", str(CONFIGS / "rnn_ner.cfg"), "--output", str(tmp / "model"),
-        "--paths.train", str(tmp / "train.spacy"), "--paths.dev", str(tmp / "dev.spacy"),
-        "--training.max_steps", "60", "--training.eval_frequency", "30",
-        "--components.rnn_ner.model.hidden_width", "64",
-    )
+    train_on_sample("rnn_ner.cfg", tmp, max_steps=60, hidden_width=64)
     return tmp
+
+
+def train_on_sample(config: str, directory, max_steps: int, hidden_width: int) -> None:
+    """Convert the sample corpus into `directory` and `spacy train` a config on it."""
+    convert_sample(directory)
+    run(
+        "spacy", "train", str(CONFIGS / config), "--output", str(directory / "model"),
+        "--paths.train", str(directory / "train.spacy"), "--paths.dev", str(directory / "dev.spacy"),
+        "--training.max_steps", str(max_steps), "--training.eval_frequency", str(max_steps // 2),
+        "--components.rnn_ner.model.hidden_width", str(hidden_width),
+    )
 
 
 def test_train_then_evaluate(trained_dir):
@@ -67,13 +72,7 @@ def test_convert_reports_bad_lines_with_file_and_line(tmp_path):
 @pytest.mark.skipif(not (CONFIGS.parent / "spacy_rnn_ner" / "data" / "char_spell_en" / "model").exists(),
                     reason="shipped char_spell model missing")
 def test_spell_ner_config_trains_with_frozen_char_spell(tmp_path):
-    convert_sample(tmp_path)
-    run(
-        "spacy", "train", str(CONFIGS / "spell_ner.cfg"), "--output", str(tmp_path / "model"),
-        "--paths.train", str(tmp_path / "train.spacy"), "--paths.dev", str(tmp_path / "dev.spacy"),
-        "--training.max_steps", "20", "--training.eval_frequency", "10",
-        "--components.rnn_ner.model.hidden_width", "32",
-    )
+    train_on_sample("spell_ner.cfg", tmp_path, max_steps=20, hidden_width=32)
     import spacy
 
     nlp = spacy.load(tmp_path / "model" / "model-last")

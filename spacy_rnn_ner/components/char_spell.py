@@ -265,7 +265,7 @@ class CharSpeller(TrainablePipe):
             names = self._document_names(doc) if any(_is_capitalised(t.text) for t, _ in tokens) else None
             predicted = []
             for token, name_like in tokens:
-                mention = self._document_correction(token, names)
+                mention = names.correction(token.text) if names is not None else None
                 if mention is not None:
                     predicted.append((token.i, [(mention, 1.0)]))
                     continue
@@ -276,16 +276,11 @@ class CharSpeller(TrainablePipe):
         return predictions
 
     def _document_names(self, doc: Doc) -> Optional["DocumentNames"]:
-        """The doc's capitalised words, if name typos are matched within the document."""
+        """The doc's capitalised words, if name typos take the spelling the document
+        repeats ("Clintno" ... "Clinton"; see DocumentNames)."""
         if not (self.cfg["correct_names"] and self.cfg["name_from_document"]):
             return None
         return DocumentNames(doc, self._known)
-
-    def _document_correction(self, token: Token, names: Optional["DocumentNames"]) -> Optional[str]:
-        """A name typo's correction from the document itself: another capitalised form one
-        edit away (two for long words) that is a lexicon word or occurs more than once
-        ("Clintno" ... "Clinton"). Real names recur; the form that recurs is the spelling."""
-        return names.correction(token.text) if names is not None else None
 
     def _correctable_caps(self, text: str) -> bool:
         """With correct_names, capitalised words with a casing slip ("rTent") are corrected,

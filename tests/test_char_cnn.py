@@ -132,3 +132,90 @@ def test_v1_weights_load_into_v2():
     v2.from_bytes(v1.to_bytes())
     for a, b in zip(v1.predict(docs), v2.predict(docs)):
         assert numpy.array_equal(a, b)
+
+
+def _v3(**overrides):
+    settings = {"@architectures": "spacy_rnn_ner.CharCNNEmbed.v3", "width": 16, "attrs": ["PREFIX", "SUFFIX", "SHAPE"],
+                "rows": [50, 50, 20], "word_width": 12, "word_rows": 6, "char_filters": 8}
+    settings.update(overrides)
+    return registry.resolve({"m": settings})["m"]
+
+
+def test_v3_gives_every_unseen_word_the_same_unknown_vector():
+    from spacy_rnn_ner.models.known_words import count_norms, set_known_words
+
+    nlp = spacy.blank("en")
+    train = [nlp("Talks in Germany ended in Germany .")]
+    model = _v3()
+    model.initialize(X=train)
+    assert set_known_words(model, count_norms(train)) == 1
+    doc = nlp("Zorblax in Quimby ended")
+    words = model.predict([doc])[0][:, :12]
+    assert numpy.array_equal(words[0], words[2])  # two unseen names: one "unknown" vector
+    assert not numpy.array_equal(words[1], words[0])  # "in" was seen
+    assert model.get_dim("nO") == 12 + 16 + 8
+    # Casing does not matter (NORM), and the table keeps only rows - 1 = 5 words, most frequent first.
+    table = [n for n in model.walk() if n.name == "known_word_embed"][0]
+    assert len(table.attrs["words"]) == 5
+    assert nlp.vocab.strings["germany"] in table.attrs["words"].tolist()
+
+
+def test_v3_reads_rare_words_as_unknown_in_training_only():
+    from spacy_rnn_ner.models.known_words import count_norms, set_known_words, word_rows
+
+    nlp = spacy.blank("en")
+    train = [nlp("common " * 50 + "once")]
+    model = _v3(word_rows=10, rare_unknown_rate=0.5)
+    model.initialize(X=train)
+    set_known_words(model, count_norms(train))
+    table = [n for n in model.walk() if n.name == "known_word_embed"][0]
+    doc = nlp("once " * 400 + "common " * 400)
+    training_rows = word_rows(table, doc, is_train=True)
+    assert 0.35 < (training_rows[:400] == 0).mean() < 0.65  # "once" was seen once
+    assert (training_rows[400:] != 0).all()
+    assert (word_rows(table, doc, is_train=False) != 0).all()
+    outputs, backprop = model.begin_update([doc])
+    backprop([numpy.ones_like(outputs[0])])
+    assert numpy.abs(table.get_grad("E")).sum() > 0
+
+
+def test_rnn_ner_with_v3_learns_the_whole_training_vocabulary_and_reloads(tmp_path):
+    nlp = spacy.blank("en")
+    config = {"model": {"tok2vec": {"@architectures": "spacy_rnn_ner.CharCNNEmbed.v3", "width": 16,
+                                    "attrs": ["PREFIX", "SUFFIX", "SHAPE"], "rows": [50, 50, 20],
+                                    "word_width": 8, "word_rows": 100, "char_filters": 8},
+                        "hidden_width": 16}}
+    nlp.add_pipe("rnn_ner", config=config)
+    # Fifteen docs: the 12th onwards are outside the initialization sample of 10.
+    texts = [f"Word{i} met President Roosevelt ." for i in range(15)]
+    examples = [Example.from_dict(nlp.make_doc(t), {"entities": [(len(t) - 11, len(t) - 2, "PER")]}) for t in texts]
+    nlp.initialize(lambda: examples)
+    table = [n for n in nlp.get_pipe("rnn_ner").model.walk() if n.name == "known_word_embed"][0]
+    known = set(table.attrs["words"].tolist())
+    assert nlp.vocab.strings["word14"] in known and len(known) == 15 + 4
+    nlp.to_disk(tmp_path)
+    reloaded = spacy.load(tmp_path)
+    docs = [nlp("Word3 met Zorblax ."), nlp("")]
+    for a, b in zip(nlp.get_pipe("rnn_ner").model.predict(docs), reloaded.get_pipe("rnn_ner").model.predict(docs)):
+        assert numpy.array_equal(a, b)
+
+
+def test_known_words_callback_fills_v3_inside_spacys_own_ner(tmp_path):
+    from spacy.tokens import DocBin
+
+    nlp = spacy.blank("en")
+    model_config = Config().from_str(NER_WITH_CHAR_CNN)["model"]
+    model_config["tok2vec"]["embed"] = {"@architectures": "spacy_rnn_ner.CharCNNEmbed.v3", "width": 32,
+                                        "attrs": ["PREFIX", "SUFFIX", "SHAPE"], "rows": [100, 200, 50],
+                                        "word_width": 16, "word_rows": 50, "char_filters": 16}
+    nlp.add_pipe("ner", config={"model": model_config})
+    data = [("President Roosevelt spoke in Washington.", [(10, 19, "PER"), (29, 39, "LOC")])]
+    examples = [Example.from_dict(nlp.make_doc(t), {"entities": e}) for t, e in data]
+    DocBin(docs=[eg.reference for eg in examples]).to_disk(tmp_path / "train.spacy")
+    nlp.initialize(lambda: examples)
+    callback = registry.callbacks.get("spacy_rnn_ner.known_words.v1")([str(tmp_path / "train.spacy")])
+    callback(nlp)
+    table = [n for n in nlp.get_pipe("ner").model.walk() if n.name == "known_word_embed"][0]
+    assert sorted(nlp.vocab.strings[h] for h in table.attrs["words"].tolist()) == sorted(
+        ["president", "roosevelt", "spoke", "in", "washington", "."]
+    )

@@ -169,6 +169,15 @@ class RNNEntityRecognizer(TrainablePipe):
         self._build_encoder()
         sample = [eg.predicted for eg in islice(get_examples(), 10)]
         self.model.initialize(X=sample)
+        self._set_known_words(get_examples)
+
+    def _set_known_words(self, get_examples: Callable[[], Iterable[Example]]) -> None:
+        """Give a known-word table in our own model (CharCNNEmbed.v3) the
+        vocabulary of all training examples, not only the initialization sample."""
+        from ..models.known_words import count_norms, has_known_word_table, set_known_words
+
+        if has_known_word_table(self.model):
+            set_known_words(self.model, count_norms(eg.predicted for eg in get_examples()))
 
     def _build_encoder(self) -> None:
         self._space_penalty = None

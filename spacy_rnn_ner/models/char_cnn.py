@@ -104,6 +104,66 @@ def build_char_cnn_embed_v2(
     )
 
 
+@registry.architectures("spacy_rnn_ner.CharCNNEmbed.v3")
+def build_char_cnn_embed_v3(
+    width: int,
+    attrs: List[Union[str, int]],
+    rows: List[int],
+    word_width: int = 100,
+    word_rows: int = 30000,
+    word_min_count: int = 1,
+    rare_unknown_rate: float = 0.5,
+    include_static_vectors: bool = False,
+    char_width: int = 30,
+    char_filters: int = 50,
+    char_window_widths: List[int] = [3],
+    max_chars: int = 20,
+    n_chars: int = 512,
+    word_dropout: float = 0.0,
+    read_corrections: bool = False,
+) -> Model[List[Doc], List[Floats2d]]:
+    """As CharCNNEmbed.v2, plus a table of the words seen in training (by NORM)
+    in which every unseen word shares one "unknown" row, so a new name reads as
+    unknown instead of as the hashed rows of other words. `attrs` are the hashed
+    features beside it (e.g. PREFIX, SUFFIX, SHAPE). The vocabulary is taken
+    from the training data when the pipeline is initialized (rnn_ner does this;
+    for other components use the callback `spacy_rnn_ner.known_words.v1`).
+
+    word_width (int): The width of the word table's vectors.
+    word_rows (int): The size of the word table (row 0 is "unknown").
+    word_min_count (int): How often a word must occur in training to get a row.
+    rare_unknown_rate (float): In training, how often a word seen once is read as unknown.
+    word_dropout (float): In training, the share of tokens whose hashed features are zeroed.
+    """
+    from .known_words import known_word_embed
+
+    words = known_word_embed(word_width, word_rows, word_min_count, rare_unknown_rate)
+    hashed = MultiHashEmbed(
+        width=width, attrs=attrs, rows=rows, include_static_vectors=include_static_vectors
+    )
+    if word_dropout > 0.0:
+        hashed = token_dropout(hashed, word_dropout)
+    chars = char_cnn_features(
+        char_width=char_width,
+        n_filters=char_filters,
+        window_widths=char_window_widths,
+        max_chars=max_chars,
+        n_chars=n_chars,
+    )
+    n_out = word_width + width + chars.get_dim("nO")
+    if read_corrections:
+        return Model(
+            "concatenate_corrected",
+            _concatenate_corrected_forward,
+            init=_init_layers,
+            layers=[words, hashed, chars],
+            dims={"nO": n_out},
+        )
+    model = concatenate(words, hashed, chars)
+    model.set_dim("nO", n_out)
+    return model
+
+
 def _init_layers(model: Model, X: Optional[List[Doc]] = None, Y: Optional[Any] = None) -> None:
     for layer in model.layers:
         layer.initialize(X=X, Y=Y)

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Set, Tuple
 
 import spacy
 from spacy.training import Corpus, Example
@@ -66,11 +66,39 @@ def measure(systems: List[str], batch_size: int, repeats: int) -> Dict[str, Any]
             row[f"{split}_ents_f"] = 100 * scores["ents_f"]
             row[f"{split}_seqeval_f"] = 100 * seq["seqeval_f"]
             if split == "test":
+                row["test_seen_unseen"] = seen_unseen_f1(predicted, training_entities(nlp))
                 row["test_per_type"] = {k: round(100 * v["f"], 2) for k, v in scores["ents_per_type"].items()}
                 texts = [eg.reference.text for eg in examples]
                 row["words_per_s"] = _pipe_speed(nlp, texts, batch_size, repeats)
         results[system] = row
     return results
+
+
+def training_entities(nlp) -> Set[Tuple[str, str]]:
+    """The (lower-cased text, label) of every entity in the training data."""
+    return {(ent.text.lower(), ent.label_) for eg in Corpus(DATA / "train.spacy")(nlp) for ent in eg.reference.ents}
+
+
+def seen_unseen_f1(examples: List[Example], seen: Set[Tuple[str, str]]) -> Dict[str, Dict[str, float]]:
+    """Entity P/R/F1 split by whether the entity (text and label) occurs in training:
+    gold entities count for recall, predicted ones for precision, each in its group."""
+    counts = {group: {"tp": 0, "gold": 0, "pred": 0} for group in ("seen", "unseen")}
+    for eg in examples:
+        gold = {(e.start, e.end, e.label_): e.text.lower() for e in eg.reference.ents}
+        pred = {(e.start, e.end, e.label_): e.text.lower() for e in eg.predicted.ents}
+        for key, text in gold.items():
+            group = counts["seen" if (text, key[2]) in seen else "unseen"]
+            group["gold"] += 1
+            group["tp"] += key in pred
+        for key, text in pred.items():
+            counts["seen" if (text, key[2]) in seen else "unseen"]["pred"] += 1
+    scores = {}
+    for name, c in counts.items():
+        p = c["tp"] / c["pred"] if c["pred"] else 0.0
+        r = c["tp"] / c["gold"] if c["gold"] else 0.0
+        scores[name] = {"n_gold": c["gold"], "p": round(100 * p, 2), "r": round(100 * r, 2),
+                        "f": round(100 * 2 * p * r / (p + r), 2) if p + r else 0.0}
+    return scores
 
 
 def _pipe_speed(nlp, texts: List[str], batch_size: int, repeats: int) -> float:
@@ -91,6 +119,9 @@ def print_table(results: Dict[str, Any]) -> None:
         print(f"| {system} | {row['test_ents_f']:.2f} | {row['test_seqeval_f']:.2f} | {row['dev_ents_f']:.2f} | {row['words_per_s']:,.0f} |")
     for system, row in results.items():
         print(f"{system} test F1 per type: {row['test_per_type']}")
+        split = row["test_seen_unseen"]
+        print(f"{system} test F1, entities seen in training: {split['seen']['f']:.2f} (n={split['seen']['n_gold']}), "
+              f"unseen: {split['unseen']['f']:.2f} (n={split['unseen']['n_gold']})")
 
 
 def _run(command: List[str]) -> None:

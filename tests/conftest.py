@@ -32,7 +32,9 @@ def small_rnn_ner_config() -> dict:
     component.pop("factory")
     component["model"]["hidden_width"] = 64
     component["model"]["tok2vec"]["width"] = 64
-    component["model"]["tok2vec"]["rows"] = [2000, 500, 1000, 200]
+    component["model"]["tok2vec"]["rows"] = [500, 1000, 200]
+    component["model"]["tok2vec"]["word_width"] = 64
+    component["model"]["tok2vec"]["word_rows"] = 5000
     return component
 
 

@@ -142,7 +142,14 @@ def test_window_seams_do_not_change_predictions(overfit_nlp):
         windowed = entities(nlp(text))
     finally:
         model.attrs["window_size"], model.attrs["window_overlap"] = original
-    assert windowed == whole
+    if not model.attrs.get("doc_pooling"):
+        assert windowed == whole
+    else:
+        # Document pooling averages a word's states within each window, so a word
+        # whose mentions fall in different windows may read other context: a few
+        # mentions may change (with this tiny model, one "Acme Corp" near a seam).
+        same = len(set(windowed) & set(whole))
+        assert same >= 0.9 * len(whole), sorted(set(windowed) ^ set(whole))
 
 
 def test_labels_from_initialize_config_and_errors():

@@ -36,19 +36,22 @@ batch_tokens = 32768
 doc_pooling = true
 
 [model.tok2vec]
-@architectures = "spacy_rnn_ner.CharCNNEmbed.v1"
+@architectures = "spacy_rnn_ner.CharCNNEmbed.v3"
 width = 128
-attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
-rows = [10000, 2000, 4000, 1000]
+attrs = ["PREFIX", "SUFFIX", "SHAPE"]
+rows = [2000, 4000, 1000]
+word_width = 100
+word_rows = 30000
+word_min_count = 1
+rare_unknown_rate = 0.5
 include_static_vectors = false
 char_width = 30
 char_filters = 50
 char_window_widths = [3]
 max_chars = 20
 n_chars = 512
-# 0.0 here keeps pipelines saved before this option loadable (their layer
-# structure has no token dropout); configs/rnn_ner.cfg trains with 0.2.
-word_dropout = 0.0
+word_dropout = 0.2
+read_corrections = false
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 

@@ -47,12 +47,12 @@ def train(systems: List[str], extra: List[str]) -> None:
         print(f"{system}: trained in {time.perf_counter() - start:.0f} s")
 
 
-def measure(systems: List[str], batch_size: int, repeats: int) -> Dict[str, Any]:
+def measure(systems: List[str], batch_size: int, repeats: int, model_dirs: Dict[str, Path]) -> Dict[str, Any]:
     from spacy_rnn_ner.scoring import examples_to_iob, seqeval_scores
 
     results = {}
     for system in systems:
-        nlp = spacy.load(RUNS / f"conll2003_{system}" / "model-best")
+        nlp = spacy.load(model_dirs.get(system, RUNS / f"conll2003_{system}") / "model-best")
         row: Dict[str, Any] = {}
         for split in ("dev", "test"):
             # spaCy's Corpus, as `spacy evaluate` reads it: the CoNLL tokens are kept
@@ -136,13 +136,16 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--output", type=Path, default=RUNS / "conll2003_results.json")
+    parser.add_argument("--rnn-ner-dir", type=Path, default=None,
+                        help="measure: another rnn_ner training output than bench/runs/conll2003_rnn_ner")
     args, extra = parser.parse_known_args()
     if args.step == "prepare":
         prepare()
     elif args.step == "train":
         train(args.systems, extra)
     else:
-        results = measure(args.systems, args.batch_size, args.repeats)
+        model_dirs = {"rnn_ner": args.rnn_ner_dir} if args.rnn_ner_dir else {}
+        results = measure(args.systems, args.batch_size, args.repeats, model_dirs)
         print_table(results)
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(results, indent=2))

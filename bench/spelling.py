@@ -164,16 +164,18 @@ SPELL_SETTINGS = {
     "+char_spell(names,domain)": ({"correct_names": True}, True, False),
     "+char_spell(names,domain)+reads": ({"correct_names": True}, True, True),
 }
-READ_CORRECTIONS = {"components.rnn_ner.model.tok2vec.@architectures": "spacy_rnn_ner.CharCNNEmbed.v2"}
-
-
 def load_ner_reading_corrections(model_path: Path):
-    """The NER model with its CharCNNEmbed.v1 loaded as v2, which embeds corrected words
-    (same weights); None if its tok2vec is another architecture."""
+    """The NER model loaded so that it embeds corrected words (same weights): a
+    CharCNNEmbed.v1 as v2, a v3 with `read_corrections = true`; None if its tok2vec
+    is another architecture."""
     config = spacy.util.load_config(model_path / "config.cfg")
-    if config["components"]["rnn_ner"]["model"]["tok2vec"].get("@architectures") != "spacy_rnn_ner.CharCNNEmbed.v1":
-        return None
-    return spacy.load(model_path, config=READ_CORRECTIONS)
+    architecture = config["components"]["rnn_ner"]["model"]["tok2vec"].get("@architectures")
+    key = "components.rnn_ner.model.tok2vec"
+    if architecture == "spacy_rnn_ner.CharCNNEmbed.v1":
+        return spacy.load(model_path, config={f"{key}.@architectures": "spacy_rnn_ner.CharCNNEmbed.v2"})
+    if architecture == "spacy_rnn_ner.CharCNNEmbed.v3":
+        return spacy.load(model_path, config={f"{key}.read_corrections": True})
+    return None
 
 
 def write_word_counts(docs) -> Path:

@@ -47,21 +47,11 @@ def build_char_cnn_embed(
         features are zeroed, so the model learns to recognise unseen words from
         their characters and context.
     """
-    words = MultiHashEmbed(
-        width=width, attrs=attrs, rows=rows, include_static_vectors=include_static_vectors
+    words, chars = _hashed_and_char_features(
+        width, attrs, rows, include_static_vectors, char_width, char_filters,
+        char_window_widths, max_chars, n_chars, word_dropout,
     )
-    chars = char_cnn_features(
-        char_width=char_width,
-        n_filters=char_filters,
-        window_widths=char_window_widths,
-        max_chars=max_chars,
-        n_chars=n_chars,
-    )
-    if word_dropout > 0.0:
-        words = token_dropout(words, word_dropout)
-    model = concatenate(words, chars)
-    model.set_dim("nO", width + chars.get_dim("nO"))
-    return model
+    return _concatenated([words, chars], width + chars.get_dim("nO"), read_corrections=False)
 
 
 @registry.architectures("spacy_rnn_ner.CharCNNEmbed.v2")
@@ -92,16 +82,7 @@ def build_char_cnn_embed_v2(
         width, attrs, rows, include_static_vectors, char_width, char_filters,
         char_window_widths, max_chars, n_chars, word_dropout,
     )
-    if not read_corrections:
-        return model
-    # Same nodes as v1's `concatenate`, so v1 weights load into it.
-    return Model(
-        "concatenate_corrected",
-        _concatenate_corrected_forward,
-        init=_init_layers,
-        layers=model.layers,
-        dims={"nO": model.get_dim("nO")},
-    )
+    return _concatenated(model.layers, model.get_dim("nO"), read_corrections)
 
 
 @registry.architectures("spacy_rnn_ner.CharCNNEmbed.v3")
@@ -138,11 +119,29 @@ def build_char_cnn_embed_v3(
     from .known_words import known_word_embed
 
     words = known_word_embed(word_width, word_rows, word_min_count, rare_unknown_rate)
+    hashed, chars = _hashed_and_char_features(
+        width, attrs, rows, include_static_vectors, char_width, char_filters,
+        char_window_widths, max_chars, n_chars, word_dropout,
+    )
+    return _concatenated([words, hashed, chars], word_width + width + chars.get_dim("nO"), read_corrections)
+
+
+def _hashed_and_char_features(
+    width: int,
+    attrs: List[Union[str, int]],
+    rows: List[int],
+    include_static_vectors: bool,
+    char_width: int,
+    char_filters: int,
+    char_window_widths: List[int],
+    max_chars: int,
+    n_chars: int,
+    word_dropout: float,
+) -> Tuple[Model[List[Doc], List[Floats2d]], Model[List[Doc], List[Floats2d]]]:
+    """spaCy's MultiHashEmbed (with token dropout if asked) and the character CNN."""
     hashed = MultiHashEmbed(
         width=width, attrs=attrs, rows=rows, include_static_vectors=include_static_vectors
     )
-    if word_dropout > 0.0:
-        hashed = token_dropout(hashed, word_dropout)
     chars = char_cnn_features(
         char_width=char_width,
         n_filters=char_filters,
@@ -150,16 +149,23 @@ def build_char_cnn_embed_v3(
         max_chars=max_chars,
         n_chars=n_chars,
     )
-    n_out = word_width + width + chars.get_dim("nO")
+    if word_dropout > 0.0:
+        hashed = token_dropout(hashed, word_dropout)
+    return hashed, chars
+
+
+def _concatenated(layers: List[Model], n_out: int, read_corrections: bool) -> Model[List[Doc], List[Floats2d]]:
+    """The layers' outputs side by side; with `read_corrections`, computed on each doc
+    with its corrected words (the same nodes either way, so weights load across)."""
     if read_corrections:
         return Model(
             "concatenate_corrected",
             _concatenate_corrected_forward,
             init=_init_layers,
-            layers=[words, hashed, chars],
+            layers=list(layers),
             dims={"nO": n_out},
         )
-    model = concatenate(words, hashed, chars)
+    model = concatenate(*layers)
     model.set_dim("nO", n_out)
     return model
 

@@ -164,6 +164,8 @@ SPELL_SETTINGS = {
     "+char_spell(names,domain)": ({"correct_names": True}, True, False),
     "+char_spell(names,domain)+reads": ({"correct_names": True}, True, True),
 }
+
+
 def load_ner_reading_corrections(model_path: Path):
     """The NER model loaded so that it embeds corrected words (same weights): a
     CharCNNEmbed.v1 as v2, a v3 with `read_corrections = true`; None if its tok2vec

@@ -119,16 +119,15 @@ def count_corpus_words(path: Union[str, Path], vocab: Any = None) -> Dict[str, f
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"Domain word file not found: {path}")
-    if path.is_dir():
-        files = sorted(path.rglob("*.spacy"))
-        if not files:
-            raise ValueError(f"Domain word directory has no .spacy files: {path}")
-    elif path.suffix == ".spacy":
-        files = [path]
-    else:
+    if not path.is_dir() and path.suffix != ".spacy":
         return dict(Lexicon.from_disk(path).counts)
     from spacy.tokens import DocBin
+    from spacy.training.corpus import walk_corpus
     from spacy.vocab import Vocab
+
+    files = walk_corpus(path, ".spacy")
+    if not files:
+        raise ValueError(f"Domain word directory has no .spacy files: {path}")
 
     counts: Counter = Counter()
     for file in files:

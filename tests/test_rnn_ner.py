@@ -93,6 +93,25 @@ def test_save_load_disk_and_bytes_identical(overfit_nlp, tmp_path):
         assert loaded.get_pipe("rnn_ner").labels == overfit_nlp.get_pipe("rnn_ner").labels
 
 
+def test_window_settings_from_the_loading_config_win(overfit_nlp, tmp_path):
+    # Thinc saves a model's attrs with its weights; settings that do not change
+    # the weights must follow the config the pipeline is loaded with.
+    overfit_nlp.to_disk(tmp_path / "model")
+    overrides = {
+        "components.rnn_ner.model.window_size": 48,
+        "components.rnn_ner.model.window_overlap": 16,
+        "components.rnn_ner.model.batch_tokens": 1000,
+    }
+    loaded = spacy.load(tmp_path / "model", config=overrides)
+    attrs = loaded.get_pipe("rnn_ner").model.attrs
+    assert (attrs["window_size"], attrs["window_overlap"], attrs["batch_tokens"]) == (48, 16, 1000)
+    assert spacy.load(tmp_path / "model").get_pipe("rnn_ner").model.attrs["window_size"] == (
+        overfit_nlp.get_pipe("rnn_ner").model.attrs["window_size"]
+    )
+    texts = [text for text, _ in TRAIN_DATA]  # all shorter than one window
+    assert [entities(d) for d in loaded.pipe(texts)] == [entities(d) for d in overfit_nlp.pipe(texts)]
+
+
 def test_pipe_batches_equal_single_docs(overfit_nlp):
     texts = [text for text, _ in TRAIN_DATA] * 3 + ["", "   ", "Roosevelt " * 40]
     one_by_one = [entities(overfit_nlp(text)) for text in texts]

@@ -5,7 +5,7 @@ Documents longer than `window_size` tokens are read in overlapping windows;
 each window contributes the scores of its central tokens, so context is kept
 at the seams and decoding still runs over the whole document.
 """
-from typing import Any, Callable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy
 from spacy.tokens import Doc
@@ -16,6 +16,9 @@ from thinc.types import Floats2d
 from .torch_bridge import length_sorted_chunks, torch_module, wrap_module
 
 DECODERS = ("crf", "softmax")
+# Settings that change how the tagger runs but not its weights. Thinc saves a
+# model's attrs with its weights; these are taken from the config instead.
+RUNTIME_SETTINGS = ("window_size", "window_overlap", "batch_tokens", "fixed_dropout")
 
 
 @registry.architectures("spacy_rnn_ner.BiRNNTagger.v2")
@@ -143,6 +146,16 @@ def build_encoder(
     model.set_dim("nI", n_inputs)
     model.set_dim("nO", n_tags)
     model.layers.append(wrap_module(module))
+
+
+def runtime_settings(model: Model) -> Dict[str, Any]:
+    """The tagger's settings that do not change its weights (see RUNTIME_SETTINGS)."""
+    return {name: model.attrs[name] for name in RUNTIME_SETTINGS if name in model.attrs}
+
+
+def set_runtime_settings(model: Model, settings: Dict[str, Any]) -> None:
+    """Apply settings taken by `runtime_settings`, e.g. after loading saved weights."""
+    model.attrs.update(settings)
 
 
 def has_encoder(model: Model) -> bool:

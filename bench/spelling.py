@@ -211,7 +211,11 @@ def ner_robustness(model_path: Path, seed: int = 0, split: str = "test",
     }
     results: Dict[str, Dict[str, float]] = {}
     domain_words = write_word_counts(read_iob_docs(ner.vocab, CONLL_TEST.parent / "train.txt"))
-    for spell_name, (spell_config, domain, reads) in SPELL_SETTINGS.items():
+    settings = dict(SPELL_SETTINGS)
+    if own_pipeline_only and "char_spell" in ner.pipe_names:
+        # The pipeline's own components without its char_spell: what the speller adds.
+        settings["-own_char_spell"] = (None, False, False)
+    for spell_name, (spell_config, domain, reads) in settings.items():
         if (own_pipeline_only and spell_config is not None) or (reads and ner_reading is None):
             continue
         speller = None
@@ -232,8 +236,9 @@ def ner_robustness(model_path: Path, seed: int = 0, split: str = "test",
                     n_entity_changed += sum(
                         bool(t._.suggestions) and g.ent_iob_ != "O" for t, g in zip(predicted, gold)
                     )
-                for _, pipe in tagger.pipeline:
-                    predicted = pipe(predicted)
+                for name, pipe in tagger.pipeline:
+                    if not (name == "char_spell" and spell_name == "-own_char_spell"):
+                        predicted = pipe(predicted)
                 examples.append(Example(predicted, Doc(ner.vocab, words=words, ents=ents)))
             scores = Scorer.score_spans(examples, "ents")
             results[setting] = {"ents_f": scores["ents_f"], "ents_p": scores["ents_p"], "ents_r": scores["ents_r"],
@@ -252,7 +257,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--ner-only", choices=["valid", "test"], default=None,
                         help="run only the typo-robust NER part, on this CoNLL split")
     parser.add_argument("--own-pipeline-only", action="store_true",
-                        help="NER part: only the model's own pipeline (for a model that has char_spell inside)")
+                        help="NER part: only the model's own pipeline (for a model that has char_spell inside), with and without its char_spell")
     args = parser.parse_args(argv)
     import torch
 

@@ -77,6 +77,14 @@ def test_spell_ner_config_trains_with_frozen_char_spell(tmp_path):
 
     nlp = spacy.load(tmp_path / "model" / "model-last")
     assert nlp.pipe_names == ["char_spell", "rnn_ner"]
+    # after_init gave the known-word table the training file's words: none of the
+    # augmenter's typos.
+    from spacy.tokens import DocBin
+    from spacy_rnn_ner.models.known_words import KNOWN_WORD_EMBED, count_norms
+
+    table = next(node for node in nlp.get_pipe("rnn_ner").model.walk() if node.name == KNOWN_WORD_EMBED)
+    train_docs = DocBin().from_disk(tmp_path / "train.spacy").get_docs(nlp.vocab)
+    assert set(table.attrs["words"].tolist()) == set(count_norms(train_docs))
     doc = nlp("The team flew to Germnay and met the networc staff .")
     assert doc[4].norm_ == "germany" and doc[8].norm_ == "network"
     # before_init added the training corpus's words ("Okafor") to char_spell's lexicon.

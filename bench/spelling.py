@@ -224,6 +224,8 @@ def ner_robustness(model_path: Path, seed: int = 0, split: str = "test",
             if domain:
                 speller.add_domain_words([domain_words])
         tagger = ner_reading if reads else ner
+        skipped = "char_spell" if spell_name == "-own_char_spell" else None
+        pipes = [pipe for name, pipe in tagger.pipeline if name != skipped]
         for text_name, word_lists in texts.items():
             setting = text_name + spell_name
             examples, n_entity_changed = [], 0
@@ -236,9 +238,8 @@ def ner_robustness(model_path: Path, seed: int = 0, split: str = "test",
                     n_entity_changed += sum(
                         bool(t._.suggestions) and g.ent_iob_ != "O" for t, g in zip(predicted, gold)
                     )
-                for name, pipe in tagger.pipeline:
-                    if not (name == "char_spell" and spell_name == "-own_char_spell"):
-                        predicted = pipe(predicted)
+                for pipe in pipes:
+                    predicted = pipe(predicted)
                 examples.append(Example(predicted, Doc(ner.vocab, words=words, ents=ents)))
             scores = Scorer.score_spans(examples, "ents")
             results[setting] = {"ents_f": scores["ents_f"], "ents_p": scores["ents_p"], "ents_r": scores["ents_r"],

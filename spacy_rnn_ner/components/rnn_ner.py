@@ -304,7 +304,7 @@ class RNNEntityRecognizer(TrainablePipe):
     def _load_model(self, model_bytes: bytes) -> None:
         """Load saved weights; the window and dropout settings stay those of the
         config this component was built from, so they can be changed at load time."""
-        from ..models.birnn import runtime_settings, set_runtime_settings
+        from ..models.birnn import runtime_settings
 
         if self.labels:
             self._build_encoder()
@@ -313,7 +313,7 @@ class RNNEntityRecognizer(TrainablePipe):
             self.model.from_bytes(model_bytes)
         except ValueError as err:
             raise ValueError(f"Cannot load the weights of '{self.name}': {err}") from err
-        set_runtime_settings(self.model, settings)
+        self.model.attrs.update(settings)
 
 
 def _forbid_entity_edges_on_space(doc: Doc, scores: Floats2d, penalty: numpy.ndarray) -> None:

@@ -153,11 +153,6 @@ def runtime_settings(model: Model) -> Dict[str, Any]:
     return {name: model.attrs[name] for name in RUNTIME_SETTINGS if name in model.attrs}
 
 
-def set_runtime_settings(model: Model, settings: Dict[str, Any]) -> None:
-    """Apply settings taken by `runtime_settings`, e.g. after loading saved weights."""
-    model.attrs.update(settings)
-
-
 def has_encoder(model: Model) -> bool:
     return len(model.layers) > 1
 

@@ -185,6 +185,33 @@ def test_labels_from_initialize_config_and_errors():
         empty.initialize(lambda: no_ents)
 
 
+def test_optimizer_averages_reach_the_torch_weights():
+    """spaCy evaluates and saves under `nlp.use_params(optimizer.averages)`:
+    the torch encoder and char CNN must switch to their averaged weights too."""
+    from thinc.api import Adam
+
+    from spacy_rnn_ner.models.birnn import encoder_module
+
+    nlp = spacy.blank("en")
+    ner = nlp.add_pipe("rnn_ner", config=small_rnn_ner_config())
+    examples = make_examples(nlp)
+    nlp.initialize(lambda: examples)
+    optimizer = Adam(0.01, use_averages=True)
+    for _ in range(3):
+        nlp.update(examples, sgd=optimizer)
+    module = encoder_module(ner.model)
+    current = {name: value.clone() for name, value in module.named_parameters()}
+    with nlp.use_params(optimizer.averages):
+        for name, value in module.named_parameters():
+            average = optimizer.averages[(ner.model.layers[1].shims[0].id, name)]
+            assert value.detach().numpy() == pytest.approx(average, abs=1e-6), name
+        assert any(
+            not (value == current[name]).all() for name, value in module.named_parameters()
+        )
+    for name, value in module.named_parameters():
+        assert (value == current[name]).all(), f"{name} was not restored"
+
+
 def test_softmax_decoder_and_gru_train():
     nlp = spacy.blank("en")
     config = small_rnn_ner_config()

@@ -2,10 +2,12 @@
 
 Kept free of a top-level torch import: the functions import it when called.
 """
+import contextlib
 import io
-from typing import Any, Callable, List, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
 
-from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v3, torch2xp, xp2torch
+from thinc.api import ArgsKwargs, Model, PyTorchShim, torch2xp, xp2torch
+from thinc.layers.pytorchwrapper import forward as pytorch_forward
 
 
 def serialize_state(module: Any) -> bytes:
@@ -26,19 +28,51 @@ def deserialize_state(module: Any, data: bytes, device: Any) -> Any:
     return module.to(device)
 
 
+class AveragingPyTorchShim(PyTorchShim):
+    """A PyTorchShim whose `use_params` finds the optimizer's averaged weights.
+
+    thinc's shim updates each torch parameter under the key (shim id, name),
+    but its `use_params` looks for string keys "pytorch_<id>_<name>", so with
+    `use_averages = true` spaCy evaluated and saved the *current* torch weights
+    next to *averaged* thinc weights. This shim swaps the averages in.
+    """
+
+    @contextlib.contextmanager
+    def use_params(self, params: Dict[Any, Any]) -> Iterator[None]:
+        averaged = {
+            name: xp2torch(params[(self.id, name)], device=self.device)
+            for name, _ in self._model.named_parameters()
+            if (self.id, name) in params
+        }
+        if not averaged:
+            with super().use_params(params):
+                yield
+            return
+        backup = {key: value.detach().clone() for key, value in self._model.state_dict().items()}
+        self._model.load_state_dict(averaged, strict=False)
+        try:
+            yield
+        finally:
+            self._model.load_state_dict(backup)
+
+
 def wrap_module(module: Any) -> Model:
     """Wrap a torch module whose forward takes (tensor args..., **kwargs).
 
     Inputs are an ArgsKwargs of xp arrays (converted to tensors; the first one
     receives gradients in training) and plain values; the output is a tensor,
-    returned as an xp array.
+    returned as an xp array. Like thinc's PyTorchWrapper_v3, with a shim that
+    honours the optimizer's parameter averages (see AveragingPyTorchShim).
     """
-    return PyTorchWrapper_v3(
-        module,
-        convert_inputs=_convert_inputs,
-        convert_outputs=_convert_outputs,
-        serialize_model=serialize_state,
-        deserialize_model=deserialize_state,
+    shim = AveragingPyTorchShim(
+        module, serialize_model=serialize_state, deserialize_model=deserialize_state
+    )
+    return Model(
+        "pytorch",
+        pytorch_forward,
+        attrs={"convert_inputs": _convert_inputs, "convert_outputs": _convert_outputs},
+        shims=[shim],
+        dims={"nI": None, "nO": None},
     )
 
 

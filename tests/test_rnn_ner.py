@@ -186,8 +186,8 @@ def test_labels_from_initialize_config_and_errors():
 
 
 def test_optimizer_averages_reach_the_torch_weights():
-    """spaCy evaluates and saves under `nlp.use_params(optimizer.averages)`:
-    the torch encoder and char CNN must switch to their averaged weights too."""
+    """spaCy evaluates and saves under `nlp.use_params(optimizer.averages)`: the
+    torch encoder (and the char CNN, same wrapper) must switch to its averaged weights."""
     from thinc.api import Adam
 
     from spacy_rnn_ner.models.birnn import encoder_module

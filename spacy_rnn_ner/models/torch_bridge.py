@@ -39,21 +39,16 @@ class AveragingPyTorchShim(PyTorchShim):
 
     @contextlib.contextmanager
     def use_params(self, params: Dict[Any, Any]) -> Iterator[None]:
-        averaged = {
-            name: xp2torch(params[(self.id, name)], device=self.device)
-            for name, _ in self._model.named_parameters()
-            if (self.id, name) in params
-        }
-        if not averaged:
-            with super().use_params(params):
-                yield
-            return
-        backup = {key: value.detach().clone() for key, value in self._model.state_dict().items()}
+        averaged, backup = {}, {}
+        for name, param in self._model.named_parameters():
+            if (self.id, name) in params:
+                averaged[name] = xp2torch(params[(self.id, name)], device=self.device)
+                backup[name] = param.detach().clone()
         self._model.load_state_dict(averaged, strict=False)
         try:
             yield
         finally:
-            self._model.load_state_dict(backup)
+            self._model.load_state_dict(backup, strict=False)
 
 
 def wrap_module(module: Any) -> Model:

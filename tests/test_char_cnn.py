@@ -179,29 +179,6 @@ def test_v3_reads_rare_words_as_unknown_in_training_only():
     assert numpy.abs(table.get_grad("E")).sum() > 0
 
 
-def test_v4_reads_words_as_unknown_by_their_training_frequency():
-    from spacy_rnn_ner.models.known_words import count_norms, set_known_words, word_rows
-
-    nlp = spacy.blank("en")
-    train = [nlp("common " * 99 + "once " + "four " * 4)]
-    model = _v3(**{"@architectures": "spacy_rnn_ner.CharCNNEmbed.v4", "word_rows": 10, "word_unknown_alpha": 1.0})
-    model.initialize(X=train)
-    set_known_words(model, count_norms(train))
-    table = [n for n in model.walk() if n.name == "known_word_embed"][0]
-    doc = nlp("once " * 2000 + "four " * 2000 + "common " * 2000)
-    unknown = word_rows(table, doc, is_train=True) == 0
-    assert 0.45 < unknown[:2000].mean() < 0.55  # 1 / (1 + 1)
-    assert 0.17 < unknown[2000:4000].mean() < 0.23  # 1 / (1 + 4)
-    assert unknown[4000:].mean() < 0.03  # 1 / (1 + 99)
-    assert not (word_rows(table, doc, is_train=False) == 0).any()
-    # The probabilities travel with the model.
-    copy = _v3(**{"@architectures": "spacy_rnn_ner.CharCNNEmbed.v4", "word_rows": 10})
-    copy.initialize(X=train)
-    copy.from_bytes(model.to_bytes())
-    copied = [n for n in copy.walk() if n.name == "known_word_embed"][0]
-    assert numpy.allclose(copied.attrs["unknown_prob"], table.attrs["unknown_prob"])
-
-
 def test_rnn_ner_with_v3_learns_the_whole_training_vocabulary_and_reloads(tmp_path):
     nlp = spacy.blank("en")
     config = {"model": {"tok2vec": {"@architectures": "spacy_rnn_ner.CharCNNEmbed.v3", "width": 16,

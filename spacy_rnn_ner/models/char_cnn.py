@@ -126,41 +126,6 @@ def build_char_cnn_embed_v3(
     return _concatenated([words, hashed, chars], word_width + width + chars.get_dim("nO"), read_corrections)
 
 
-@registry.architectures("spacy_rnn_ner.CharCNNEmbed.v4")
-def build_char_cnn_embed_v4(
-    width: int,
-    attrs: List[Union[str, int]],
-    rows: List[int],
-    word_width: int = 100,
-    word_rows: int = 30000,
-    word_min_count: int = 1,
-    word_unknown_alpha: float = 1.0,
-    include_static_vectors: bool = False,
-    char_width: int = 30,
-    char_filters: int = 50,
-    char_window_widths: List[int] = [3],
-    max_chars: int = 20,
-    n_chars: int = 512,
-    word_dropout: float = 0.0,
-    read_corrections: bool = False,
-) -> Model[List[Doc], List[Floats2d]]:
-    """As CharCNNEmbed.v3, but in training every known word, not only those seen
-    once, is read as unknown now and then: a word seen n times with probability
-    word_unknown_alpha / (word_unknown_alpha + n). With alpha 1 a word seen once
-    is unknown half the time (as in v3), a name seen 4 times a fifth of the time,
-    "the" almost never; the tagger sees more names it has to read from their
-    characters and context, as it must for the new names of unseen text.
-    """
-    from .known_words import known_word_embed
-
-    words = known_word_embed(word_width, word_rows, word_min_count, unknown_alpha=word_unknown_alpha)
-    hashed, chars = _hashed_and_char_features(
-        width, attrs, rows, include_static_vectors, char_width, char_filters,
-        char_window_widths, max_chars, n_chars, word_dropout,
-    )
-    return _concatenated([words, hashed, chars], word_width + width + chars.get_dim("nO"), read_corrections)
-
-
 def _hashed_and_char_features(
     width: int,
     attrs: List[Union[str, int]],

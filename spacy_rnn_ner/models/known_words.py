@@ -25,11 +25,7 @@ KNOWN_WORD_EMBED = "known_word_embed"
 
 
 def known_word_embed(
-    width: int,
-    rows: int,
-    min_count: int = 1,
-    rare_unknown_rate: float = 0.5,
-    unknown_alpha: Optional[float] = None,
+    width: int, rows: int, min_count: int = 1, rare_unknown_rate: float = 0.5
 ) -> Model[List[Doc], List[Floats2d]]:
     """Embed each token's NORM by a table of the words seen in training.
 
@@ -38,17 +34,12 @@ def known_word_embed(
         with at least `min_count` occurrences get a row, all others share row 0.
     min_count (int): How often a word must occur in training to get its own row.
     rare_unknown_rate (float): In training, the probability that a word seen only
-        once is read as unknown (used when `unknown_alpha` is None).
-    unknown_alpha (Optional[float]): If set, in training a word seen n times is read
-        as unknown with probability alpha / (alpha + n) (Kiperwasser and Goldberg
-        2016), so names seen a few times are also read as new now and then.
+        once is read as unknown.
     """
     if rows < 2:
         raise ValueError(f"A known-word table needs at least 2 rows, got {rows}.")
     if not 0.0 <= rare_unknown_rate < 1.0:
         raise ValueError(f"rare_unknown_rate must be in [0, 1), got {rare_unknown_rate}.")
-    if unknown_alpha is not None and unknown_alpha < 0.0:
-        raise ValueError(f"unknown_alpha must be at least 0, got {unknown_alpha}.")
     return Model(
         KNOWN_WORD_EMBED,
         _forward,
@@ -58,10 +49,8 @@ def known_word_embed(
         attrs={
             "min_count": min_count,
             "rare_unknown_rate": rare_unknown_rate,
-            "unknown_alpha": unknown_alpha,
             "words": numpy.zeros((0,), dtype="uint64"),
             "rare": numpy.zeros((0,), dtype="bool"),
-            "unknown_prob": numpy.zeros((0,), dtype="float32"),
         },
     )
 
@@ -81,17 +70,8 @@ def set_known_words(model: Model, counts: "Counter[int]") -> int:
         order = numpy.argsort(words)
         node.attrs["words"] = words[order]
         node.attrs["rare"] = occurrences[order] == 1
-        node.attrs["unknown_prob"] = _unknown_probabilities(node, occurrences[order])
         n_set += 1
     return n_set
-
-
-def _unknown_probabilities(model: Model, occurrences: numpy.ndarray) -> numpy.ndarray:
-    """Per known word, the probability that training reads it as unknown."""
-    alpha = model.attrs.get("unknown_alpha")
-    if alpha is None:
-        return numpy.where(occurrences == 1, model.attrs["rare_unknown_rate"], 0.0).astype("float32")
-    return (alpha / (alpha + occurrences)).astype("float32")
 
 
 def count_norms(docs: Iterable[Doc]) -> "Counter[int]":
@@ -122,19 +102,10 @@ def word_rows(model: Model, doc: Doc, is_train: bool) -> Ints1d:
         return numpy.full(len(norms), UNKNOWN_ROW, dtype="int64")
     position = numpy.minimum(numpy.searchsorted(words, norms), len(words) - 1)
     known = words[position] == norms
-    probs = _training_unknown_prob(model) if is_train else None
-    if probs is not None and probs.any():
-        known &= numpy.random.random(len(norms)) >= probs[position]
+    if is_train and model.attrs["rare_unknown_rate"] > 0.0:
+        dropped = model.attrs["rare"][position] & (numpy.random.random(len(norms)) < model.attrs["rare_unknown_rate"])
+        known &= ~dropped
     return numpy.where(known, position + 1, UNKNOWN_ROW).astype("int64")
-
-
-def _training_unknown_prob(model: Model) -> numpy.ndarray:
-    """Per known word, how often training reads it as unknown (tables saved before
-    `unknown_prob` existed fall back on `rare` and `rare_unknown_rate`)."""
-    probs = model.attrs.get("unknown_prob")
-    if probs is not None and len(probs) == len(model.attrs["words"]):
-        return probs
-    return numpy.where(model.attrs["rare"], model.attrs["rare_unknown_rate"], 0.0)
 
 
 def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Any]:

@@ -317,3 +317,41 @@ def test_shipped_model_is_a_noisy_channel_model(shipped_nlp):
     speller = shipped_nlp.get_pipe("char_spell")
     assert speller.model.attrs["direction"] == speller.cfg["direction"] == "channel"
     assert len(speller.lexicon) == 80000
+
+
+def test_spell_build_saves_the_averaged_weights(tmp_path):
+    """`spell_build --use-averages` saves the optimizer's parameter averages, and the
+    speller in memory keeps its last weights. The saved speller has non-default widths:
+    `pretrained` rebuilds the torch model from the widths stored in its cfg."""
+    import torch
+
+    from spacy_rnn_ner.models.spell_build import save_tuned, train
+    from spacy_rnn_ner.models.torch_bridge import torch_module
+
+    torch.set_num_threads(1)
+    spacy.util.fix_random_seed(0)
+    lexicon = _lexicon(tmp_path, TINY_WORDS)
+    nlp = spacy.blank("en")
+    config = {"pretrained": None, "lexicon": str(lexicon), "model": {"@architectures": "spacy_rnn_ner.CharSpeller.v1",
+              "char_width": 8, "hidden_width": 16, "max_length": 20, "dropout": 0.0}}
+    speller = nlp.add_pipe("char_spell", config=config)
+    corpus = create_typo_corpus(str(lexicon), n_examples=3, words_per_example=8, freq_power=0.0)
+    nlp.initialize(lambda: itertools.islice(corpus(nlp), 2))
+    optimizer = train(nlp, corpus, seconds=0.0, learn_rate=0.01)  # one update
+    for _ in range(3):
+        nlp.update(list(corpus(nlp)), sgd=optimizer)
+    module = torch_module(_torch_wrapper(speller.model))
+    last = {name: value.detach().clone() for name, value in module.named_parameters()}
+    save_tuned(nlp, speller, list(TRAINED_TYPOS.items()), tmp_path / "averaged", optimizer.averages)
+    for name, value in module.named_parameters():
+        assert torch.equal(value, last[name]), f"{name} was not restored"
+    reloaded = spacy.blank("en").add_pipe("char_spell", config={"pretrained": str(tmp_path / "averaged")})
+    saved = torch_module(_torch_wrapper(reloaded.model))
+    shim_id = _torch_wrapper(speller.model).shims[0].id
+    for name, value in saved.named_parameters():
+        assert value.detach().numpy() == pytest.approx(optimizer.averages[(shim_id, name)], abs=1e-6), name
+    assert any(not torch.equal(value, last[name]) for name, value in saved.named_parameters())
+
+
+def _torch_wrapper(model):
+    return [node for node in model.walk() if node.shims][0]

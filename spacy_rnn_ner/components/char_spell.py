@@ -47,6 +47,8 @@ dropout = 0.1
 direction = "channel"
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
+# What `from_disk` needs to rebuild the torch model before loading its weights.
+MODEL_SHAPE_KEYS = ("direction", "char_width", "hidden_width")
 DEFAULT_RANKING = {"model_weight": 1.0, "freq_weight": 0.3, "distance_weight": -1.0}
 
 
@@ -425,7 +427,7 @@ class CharSpeller(TrainablePipe):
         if not has_module(self.model):
             chars = sorted({c for word in self.lexicon for c in word})
             self.cfg["chars"] = "".join(chars)
-            self.cfg["direction"] = self.model.attrs["direction"]
+            self.cfg.update({key: self.model.attrs[key] for key in MODEL_SHAPE_KEYS})
             build_speller_module(self.model, self.cfg["chars"])
 
     def update(
@@ -497,7 +499,7 @@ class CharSpeller(TrainablePipe):
                 raise ValueError(f"Cannot load '{self.name}': missing file {required}.")
         stored = srsly.read_json(path / "cfg")
         if keep_settings:  # factory settings win over stored ones, except learned parts
-            stored = {k: v for k, v in stored.items() if k in ("chars", "ranking", "direction")}
+            stored = {k: v for k, v in stored.items() if k in ("chars", "ranking", *MODEL_SHAPE_KEYS)}
         self.cfg.update(stored)
         self.set_lexicon(Lexicon.from_disk(path / LEXICON_FILE))
         model_path = path / "model"
@@ -509,8 +511,11 @@ class CharSpeller(TrainablePipe):
 
         if not model_bytes:
             return
-        # The stored direction wins: a pretrained channel model loads into the default config.
+        # The stored direction and widths win: a pretrained model loads into any model config.
         self.model.attrs["direction"] = self.cfg.get("direction", "posterior")
+        for key in ("char_width", "hidden_width"):
+            if key in self.cfg:
+                self.model.attrs[key] = self.cfg[key]
         build_speller_module(self.model, self.cfg["chars"])
         try:
             self.model.from_bytes(model_bytes)

@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import spacy
 from spacy.language import Language
+from thinc.api import Optimizer
 
 from ..corpora.typos import create_typo_corpus
 from ..spelling.real_errors import read_codespell, read_norvig, read_toefl_spell, toefl_part, without_typos
@@ -44,6 +45,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--exclude", type=Path, action="append", default=[],
                         help="Norvig-format test file whose misspellings are never trained on (repeatable)")
     parser.add_argument("--real-share", type=float, default=0.5, help="share of updates on real error pairs")
+    parser.add_argument("--use-averages", action="store_true",
+                        help="save the optimizer's parameter averages instead of the last weights "
+                             "(the tune accuracy of the last weights is printed beside)")
     args = parser.parse_args(argv)
     import torch
 
@@ -63,11 +67,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.init:
         speller = nlp.add_pipe("char_spell", config={"pretrained": str(args.init)})
         speller.clear_cache()
-        train(nlp, corpus, args.minutes * 60, args.learn_rate)
-        args.output.mkdir(parents=True, exist_ok=True)
-        tune_ranking(speller, real_tune or make_dev_pairs(speller.lexicon, args.dev_size, seed=10**6 + args.seed))
-        speller.to_disk(args.output)
-        print(f"Saved to {args.output}")
+        optimizer = train(nlp, corpus, args.minutes * 60, args.learn_rate)
+        tune_pairs = real_tune or make_dev_pairs(speller.lexicon, args.dev_size, seed=10**6 + args.seed)
+        save_tuned(nlp, speller, tune_pairs, args.output, optimizer.averages if args.use_averages else None)
         return 0
     model = {"@architectures": "spacy_rnn_ner.CharSpeller.v1", "char_width": 32, "hidden_width": 128,
              "max_length": 30, "dropout": 0.1, "direction": args.direction}
@@ -75,14 +77,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "char_spell", config={"pretrained": None, "lexicon": args.lexicon, "max_words": args.max_words, "model": model}
     )
     nlp.initialize(lambda: itertools.islice(corpus(nlp), 2))
-    train(nlp, corpus, args.minutes * 60, args.learn_rate)
-    args.output.mkdir(parents=True, exist_ok=True)
-    speller.to_disk(args.output)
+    optimizer = train(nlp, corpus, args.minutes * 60, args.learn_rate)
     dev = make_dev_pairs(speller.lexicon, args.dev_size, seed=10**6 + args.seed, p_second=args.p_second)
-    tune_ranking(speller, real_tune or dev)
-    speller.to_disk(args.output)
-    print(f"Saved to {args.output}")
+    save_tuned(nlp, speller, real_tune or dev, args.output, optimizer.averages if args.use_averages else None)
     return 0
+
+
+def save_tuned(nlp: Language, speller, pairs: List[Tuple[str, str]], output: Path, averages: Optional[Dict]) -> None:
+    """Tune the ranking on `pairs` and save the speller to `output`: with the last
+    weights, or, given the optimizer's `averages`, with the averaged ones (after
+    printing what the last weights reach, for comparison)."""
+    output.mkdir(parents=True, exist_ok=True)
+    if averages is None:
+        tune_ranking(speller, pairs)
+        speller.to_disk(output)
+    else:
+        print("last weights:", end=" ")
+        tune_ranking(speller, pairs)
+        with nlp.use_params(averages):
+            speller.clear_cache()
+            print("averaged weights:", end=" ")
+            tune_ranking(speller, pairs)
+            speller.to_disk(output)
+        speller.clear_cache()
+    print(f"Saved to {output}")
 
 
 def real_error_pairs(args: argparse.Namespace) -> Tuple[List[Tuple[str, str]], List[Tuple[str, str]]]:
@@ -127,7 +145,9 @@ def mix_real_pairs(synthetic, real: List[Tuple[str, str]], share: float, batch_w
     return read
 
 
-def train(nlp: Language, corpus, seconds: float, learn_rate: float) -> None:
+def train(nlp: Language, corpus, seconds: float, learn_rate: float) -> "Optimizer":
+    """Update the pipeline on `corpus` for `seconds`; returns the optimizer (with
+    its parameter averages)."""
     from thinc.api import Adam
 
     optimizer = Adam(learn_rate, grad_clip=5.0)
@@ -142,6 +162,7 @@ def train(nlp: Language, corpus, seconds: float, learn_rate: float) -> None:
             total = 0.0
         if time.time() - start > seconds:
             break
+    return optimizer
 
 
 def make_dev_pairs(lexicon, n: int, seed: int, freq_power: float = 0.5, p_second: float = 0.25) -> List[Tuple[str, str]]:

@@ -168,7 +168,7 @@ class CharSpeller(TrainablePipe):
             "capitalised_min_prob": 0.6,
             "capitalised_max_rank": 2000,
             "correct_names": correct_names,
-            "name_min_prob": 0.6,
+            "name_min_prob": 0.9,
             "name_max_rank": 30000,
             "name_max_distance": 2,
             "name_min_length_caps": 5,

@@ -194,14 +194,23 @@ def write_word_counts(docs) -> Path:
     return Path(handle.name)
 
 
+def set_name_min_prob(speller, value: float) -> None:
+    """Override the name-mode threshold (a trained pipeline keeps the one it was saved with)."""
+    speller.cfg["name_min_prob"] = value
+    speller.clear_cache()
+
+
 def ner_robustness(model_path: Path, seed: int = 0, split: str = "test",
-                   own_pipeline_only: bool = False) -> Dict[str, Dict[str, float]]:
+                   own_pipeline_only: bool = False, name_min_prob: Optional[float] = None) -> Dict[str, Dict[str, float]]:
     """Entity F1 (spaCy's ents scorer) on CoNLL-2003 `split` (test or valid), clean and
-    noisy, without char_spell, with it, and with it correcting name typos too."""
+    noisy, without char_spell, with it, and with it correcting name typos too.
+    name_min_prob: if given, every char_spell (the pipeline's own too) uses it."""
     from spacy_rnn_ner.corpora.iob import read_iob_docs
     from spacy_rnn_ner.spelling.typos import TypoGenerator
 
     ner = spacy.load(model_path)
+    if name_min_prob is not None and "char_spell" in ner.pipe_names:
+        set_name_min_prob(ner.get_pipe("char_spell"), name_min_prob)
     ner_reading = load_ner_reading_corrections(model_path)
     golds = list(read_iob_docs(ner.vocab, CONLL_TEST.parent / f"{split}.txt"))
     rng, generator = random.Random(seed), TypoGenerator(seed=seed)
@@ -223,6 +232,8 @@ def ner_robustness(model_path: Path, seed: int = 0, split: str = "test",
             speller = spacy.blank("en", vocab=ner.vocab).add_pipe("char_spell", config=spell_config)
             if domain:
                 speller.add_domain_words([domain_words])
+            if name_min_prob is not None:
+                set_name_min_prob(speller, name_min_prob)
         tagger = ner_reading if reads else ner
         skipped = "char_spell" if spell_name == "-own_char_spell" else None
         pipes = [pipe for name, pipe in tagger.pipeline if name != skipped]
@@ -259,6 +270,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="run only the typo-robust NER part, on this CoNLL split")
     parser.add_argument("--own-pipeline-only", action="store_true",
                         help="NER part: only the model's own pipeline (for a model that has char_spell inside), with and without its char_spell")
+    parser.add_argument("--name-min-prob", type=float, default=None,
+                        help="NER part: every char_spell uses this name-mode threshold (default: each one's own)")
     args = parser.parse_args(argv)
     import torch
 
@@ -266,7 +279,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     results: Dict[str, object] = {}
     if args.ner_only:
         results["ner"] = {args.ner_only: ner_robustness(args.ner_model, split=args.ner_only,
-                                                        own_pipeline_only=args.own_pipeline_only)}
+                                                        own_pipeline_only=args.own_pipeline_only,
+                                                        name_min_prob=args.name_min_prob)}
         if args.output:
             args.output.write_text(json.dumps(results, indent=2), encoding="utf-8")
         return 0

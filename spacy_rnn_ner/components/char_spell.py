@@ -99,7 +99,7 @@ def make_char_spell(
     n_suggestions (int): Length of `token._.suggestions`.
     beam_search (bool): Decode with a lexicon-constrained beam when no candidate is near.
     correct_names (bool): Also correct capitalised words ("Germnay"), all-caps
-        words of 5+ letters ("GERMNAY") and casing slips ("rTent"): into the
+        words of 5+ letters ("GERMNAY") and casing slips ("rFance"): into the
         spelling the document repeats, if one is close ("Akarm" ... "Akram"),
         else only into one of the 30,000 most frequent lexicon words within two
         edits, with a clear winner; never a form the document repeats. Off by
@@ -285,7 +285,7 @@ class CharSpeller(TrainablePipe):
         return DocumentNames(doc, self._known)
 
     def _correctable_caps(self, text: str) -> bool:
-        """With correct_names, capitalised words with a casing slip ("rTent") are corrected,
+        """With correct_names, capitalised words with a casing slip ("rFance") are corrected,
         and all-caps words this long ("GERMNAY", "ENGLIzH")."""
         if casing_pattern(text) != "upper":
             return True

@@ -48,7 +48,8 @@ direction = "channel"
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 # What `from_disk` needs to rebuild the torch model before loading its weights.
-MODEL_SHAPE_KEYS = ("direction", "char_width", "hidden_width")
+MODEL_WIDTH_KEYS = ("char_width", "hidden_width")
+MODEL_SHAPE_KEYS = ("direction", *MODEL_WIDTH_KEYS)
 DEFAULT_RANKING = {"model_weight": 1.0, "freq_weight": 0.3, "distance_weight": -1.0}
 
 
@@ -513,7 +514,7 @@ class CharSpeller(TrainablePipe):
             return
         # The stored direction and widths win: a pretrained model loads into any model config.
         self.model.attrs["direction"] = self.cfg.get("direction", "posterior")
-        for key in ("char_width", "hidden_width"):
+        for key in MODEL_WIDTH_KEYS:  # absent from cfgs saved before they were stored
             if key in self.cfg:
                 self.model.attrs[key] = self.cfg[key]
         build_speller_module(self.model, self.cfg["chars"])

@@ -10,6 +10,7 @@ After training, the ranking weights (model, frequency, edit distance) are
 tuned on held-out synthetic typos.
 """
 import argparse
+import contextlib
 import itertools
 import random
 import time
@@ -88,18 +89,15 @@ def save_tuned(nlp: Language, speller, pairs: List[Tuple[str, str]], output: Pat
     weights, or, given the optimizer's `averages`, with the averaged ones (after
     printing what the last weights reach, for comparison)."""
     output.mkdir(parents=True, exist_ok=True)
-    if averages is None:
-        tune_ranking(speller, pairs)
-        speller.to_disk(output)
-    else:
+    if averages is not None:
         print("last weights:", end=" ")
         tune_ranking(speller, pairs)
-        with nlp.use_params(averages):
-            speller.clear_cache()
-            print("averaged weights:", end=" ")
-            tune_ranking(speller, pairs)
-            speller.to_disk(output)
+        print("averaged weights:", end=" ")
+    with nlp.use_params(averages) if averages is not None else contextlib.nullcontext():
         speller.clear_cache()
+        tune_ranking(speller, pairs)
+        speller.to_disk(output)
+    speller.clear_cache()
     print(f"Saved to {output}")
 
 
@@ -145,7 +143,7 @@ def mix_real_pairs(synthetic, real: List[Tuple[str, str]], share: float, batch_w
     return read
 
 
-def train(nlp: Language, corpus, seconds: float, learn_rate: float) -> "Optimizer":
+def train(nlp: Language, corpus, seconds: float, learn_rate: float) -> Optimizer:
     """Update the pipeline on `corpus` for `seconds`; returns the optimizer (with
     its parameter averages)."""
     from thinc.api import Adam

@@ -358,3 +358,21 @@ def test_spell_build_saves_the_averaged_weights(tmp_path):
 
 def _torch_wrapper(model):
     return [node for node in model.walk() if node.shims][0]
+
+
+def test_suggestion_cache_drops_the_least_recently_used_word(shipped_nlp, monkeypatch):
+    import spacy_rnn_ner.components.char_spell as char_spell
+
+    speller = shipped_nlp.get_pipe("char_spell")
+    speller.clear_cache()
+    monkeypatch.setattr(char_spell, "CACHE_SIZE", 2)
+    first = speller.suggest(["recieved"])["recieved"]
+    speller.suggest(["pakage"])
+    # a hit moves "recieved" to the end, so the next word evicts "pakage"
+    assert speller.suggest(["recieved", "networc"]) == {"recieved": first, "networc": speller._cache["networc"]}
+    assert list(speller._cache) == ["recieved", "networc"]
+    # a cached word evicted during the call that asks for it is still answered
+    result = speller.suggest(["recieved", "pakage", "teh", "pakage"])
+    assert set(result) == {"recieved", "pakage", "teh"} and result["recieved"] == first
+    assert len(speller._cache) == 2
+    speller.clear_cache()

@@ -36,6 +36,7 @@ from ..spelling.casing import casing_pattern, match_casing
 SHIPPED_MODELS = {"en": Path(__file__).resolve().parents[1] / "data" / "char_spell_en"}
 LEXICON_FILE = "lexicon.txt.gz"
 SENTENCE_END = {".", "!", "?", ":", ";", '"', "''", "``", "\n"}
+CACHE_SIZE = 50000  # suggestions kept per lower-cased word, least recently used dropped first
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -328,14 +329,16 @@ class CharSpeller(TrainablePipe):
     def suggest(self, words: Sequence[str]) -> Dict[str, List[Tuple[str, float]]]:
         """Ranked [candidate, probability] suggestions for lower-case words (cached)."""
         result: Dict[str, List[Tuple[str, float]]] = {}
-        missing = [w for w in words if w not in self._cache]
+        for word in words:
+            if word in self._cache:
+                self._cache.move_to_end(word)  # least recently used goes first
+                result[word] = self._cache[word]
+        missing = list(dict.fromkeys(w for w in words if w not in result))
         if missing:
             for word, ranked in zip(missing, self._rank(missing)):
-                self._cache[word] = ranked
-                if len(self._cache) > 50000:
-                    self._cache.popitem(last=False)
-        for word in words:
-            result[word] = self._cache[word]
+                result[word] = self._cache[word] = ranked
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
         return result
 
     def _rank(self, words: Sequence[str]) -> List[List[Tuple[str, float]]]:

@@ -67,6 +67,8 @@ def test_every_kind_of_bad_jsonl_record_becomes_an_error_record(trained_nlp_path
         json.dumps({"id": "number", "text": 42}).encode(),
         json.dumps({"text": "no id here"}).encode(),
         json.dumps({"id": "long", "text": "x" * 401}).encode(),
+        b'{"id": "b\\ud800", "text": "a lone surrogate in the id"}',  # valid JSON, not writable as UTF-8
+        b'{"id": "surrogate-text", "text": "caf\\udce9"}',
         json.dumps({"id": "last", "text": TEXTS[1]}).encode(),
     ]
     source = tmp_path / "in.jsonl"
@@ -86,6 +88,8 @@ def test_every_kind_of_bad_jsonl_record_becomes_an_error_record(trained_nlp_path
         7: ("number", "is not a string"),
         8: (None, "missing id field 'id'"),
         9: ("long", "401 characters, over --max-chars 400"),
+        10: ("b\\ud800", "id field 'id' is not valid Unicode"),
+        11: ("surrogate-text", "text field 'text' is not valid Unicode"),
     }
     for line, (record_id, message) in expected_errors.items():
         row = rows[line - 1]

@@ -145,6 +145,10 @@ def _field_record(value: Dict[str, Any], index: int, line_no: int, where: str, s
         if value.get(settings.id_field) is None:
             return _error(index, line_no, None, f"{where}: missing id field '{settings.id_field}'")
         record_id = _id_string(value[settings.id_field])
+        if not _is_unicode(record_id):
+            record_id = _escaped(record_id)
+            return _error(index, line_no, record_id, f"{where}: id field '{settings.id_field}' is not valid Unicode "
+                          f"(a lone surrogate: {record_id})")
     if settings.text_field not in value or value[settings.text_field] is None:
         return _error(index, line_no, record_id, f"{where}: missing text field '{settings.text_field}'")
     text = value[settings.text_field]
@@ -154,6 +158,9 @@ def _field_record(value: Dict[str, Any], index: int, line_no: int, where: str, s
         )
     if len(text) > settings.max_chars:
         return _error(index, line_no, record_id, f"{where}: {len(text)} characters, over --max-chars {settings.max_chars}")
+    if not _is_unicode(text):
+        return _error(index, line_no, record_id, f"{where}: text field '{settings.text_field}' is not valid Unicode "
+                      "(it holds a lone surrogate)")
     return InputRecord(index, line_no, record_id, text, None)
 
 
@@ -293,6 +300,19 @@ def _check_columns(path: str, names: List[str], settings: ReaderSettings) -> Non
             f"{path} has no column {', '.join(repr(m) for m in missing)} (columns: {', '.join(names)}); "
             "choose them with --text-field / --id-field."
         )
+
+
+def _is_unicode(text: str) -> bool:
+    """False for strings that cannot be written as UTF-8 (JSON's lone surrogates, "\\ud800")."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _escaped(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _id_string(value: Any) -> str:

@@ -3,9 +3,10 @@ conversion between gold entity annotation and tag-id masks.
 
 Pure Python and numpy: no torch here.
 """
-from typing import List, Optional, Sequence, Tuple
+from typing import Container, List, Optional, Sequence, Tuple
 
 import numpy
+from spacy.tokens import Doc
 from spacy.training.iob_utils import biluo_to_iob
 
 SCHEMES = ("BIO", "BILUO")
@@ -96,6 +97,25 @@ def gold_tag_mask(
             mask[i] = False
             mask[i, tag_id] = True
     return mask
+
+
+def preset_tag_mask(doc: Doc, labels: Container[str], tag_names: Sequence[str], scheme: str) -> numpy.ndarray:
+    """(n_tokens, n_tags) mask of the tags allowed by the entities already in `doc.ents`.
+
+    A preset entity with a known label allows only its own tags; one with a label
+    the model does not know makes its tokens 'O' (it is kept as it is). Tokens
+    outside preset entities allow every tag.
+    """
+    biluo: List[Optional[str]] = [None] * len(doc)
+    for ent in doc.ents:
+        if ent.label_ in labels:
+            n = ent.end - ent.start
+            label = ent.label_
+            inner = [f"B-{label}"] + [f"I-{label}"] * (n - 2) + [f"L-{label}"]
+            biluo[ent.start : ent.end] = [f"U-{label}"] if n == 1 else inner
+        else:
+            biluo[ent.start : ent.end] = [OUTSIDE] * (ent.end - ent.start)
+    return gold_tag_mask(biluo, tag_names, scheme)
 
 
 def _to_scheme(biluo_tags: Sequence[Optional[str]], scheme: str) -> List[Optional[str]]:

@@ -77,6 +77,24 @@ def test_confidence_can_be_turned_off(overfit_nlp):
     assert spacy.blank("en").add_pipe("rnn_ner", config={"confidence": False}).set_confidence is False
 
 
+def test_entities_set_before_the_component_are_kept(overfit_nlp):
+    from spacy.tokens import Span
+
+    component = overfit_nlp.get_pipe("rnn_ner")
+    text = "President Roosevelt spoke in Washington on Monday."
+    assert [(e.text, e.label_) for e in overfit_nlp(text).ents] == [("Roosevelt", "PER"), ("Washington", "LOC")]
+    doc = overfit_nlp.make_doc(text)
+    # a known label that differs from the prediction, and a label the model never saw
+    doc.ents = [Span(doc, 4, 5, label="ORG"), Span(doc, 6, 7, label="DATE", kb_id="monday")]
+    doc = component(doc)
+    assert [(e.text, e.label_) for e in doc.ents] == [("Roosevelt", "PER"), ("Washington", "ORG"), ("Monday", "DATE")]
+    assert doc.ents[2].kb_id_ == "monday"
+    # a preset entity wider than the predicted one is not cut by it
+    doc = overfit_nlp.make_doc(text)
+    doc.ents = [Span(doc, 0, 2, label="PER")]
+    assert [(e.text, e.label_) for e in component(doc).ents] == [("President Roosevelt", "PER"), ("Washington", "LOC")]
+
+
 def test_save_load_disk_and_bytes_identical(overfit_nlp, tmp_path):
     texts = [text for text, _ in TRAIN_DATA] + ["Maria Lopez left Acme Corp for Roosevelt Street."]
     expected = [(entities(d), [e._.confidence for e in d.ents]) for d in overfit_nlp.pipe(texts)]

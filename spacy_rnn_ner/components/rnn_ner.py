@@ -21,6 +21,7 @@ from .. import tags as tagging
 from ..parallel import install_fork_hook
 
 CONFIDENCE_ATTR = "confidence"
+PRESET_PENALTY = -100000.0  # tag score outside what a preset entity allows
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -203,7 +204,16 @@ class RNNEntityRecognizer(TrainablePipe):
             self._space_penalty = self.model.ops.asarray1f(penalty)
         for doc, doc_scores in zip(docs, scores):
             _forbid_entity_edges_on_space(doc, doc_scores, self._space_penalty)
+            if doc.ents:
+                self._keep_preset_ents(doc, doc_scores)
         return decode(self.model, scores)
+
+    def _keep_preset_ents(self, doc: Doc, scores: Floats2d) -> None:
+        """Entities set before this component (e.g. by an entity_ruler) constrain
+        decoding, as in spaCy's `ner`: their tokens may only take their tags."""
+        mask = tagging.preset_tag_mask(doc, set(self.labels), self.tag_names, self.cfg["tag_scheme"])
+        xp = self.model.ops.xp
+        scores[...] = xp.where(xp.asarray(mask), scores, xp.asarray(PRESET_PENALTY, dtype=scores.dtype))
 
     def set_annotations(self, docs: Iterable[Doc], decoded: List[Any]) -> None:
         """Write the predicted entities to doc.ents, with span._.confidence."""
@@ -213,12 +223,16 @@ class RNNEntityRecognizer(TrainablePipe):
             if result is None or len(doc) == 0:
                 doc.ents = []
                 continue
+            preset = list(doc.ents)  # kept as they are (see _keep_preset_ents)
+            taken = numpy.zeros((len(doc),), dtype=bool)
+            for ent in preset:
+                taken[ent.start : ent.end] = True
             spans = []
             for start, end, label in tagging.tag_spans(result.tags, tag_names, scheme):
                 start, end = _strip_space(doc, start, end)
-                if start < end:
+                if start < end and not taken[start:end].any():
                     spans.append(Span(doc, start, end, label=label))
-            doc.ents = spans
+            doc.ents = sorted(preset + spans, key=lambda span: span.start)
             if spans and self.set_confidence:
                 # log P(span) = unary[s] + sum(pairwise[t] - unary[t], s <= t < e-1)
                 steps = numpy.concatenate([[0.0], numpy.cumsum(result.pairwise - result.unary[:-1])])

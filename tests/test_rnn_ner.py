@@ -4,6 +4,7 @@ import sys
 import time
 from collections import Counter
 
+import numpy
 import pytest
 import spacy
 from spacy.tokens import Doc
@@ -187,6 +188,24 @@ def test_window_seams_do_not_change_predictions(overfit_nlp):
         # mentions may change (with this tiny model, one "Acme Corp" near a seam).
         same = len(set(windowed) & set(whole))
         assert same >= 0.9 * len(whole), sorted(set(windowed) ^ set(whole))
+
+
+def test_windows_without_overlap_work(overfit_nlp):
+    from spacy_rnn_ner.models.birnn import build_birnn_tagger, decoding_segments
+
+    scores = numpy.zeros((20, 3), dtype="f")
+    assert decoding_segments(scores, 8, 0) == [(0, 8), (8, 16), (16, 20)]
+    model = overfit_nlp.get_pipe("rnn_ner").model
+    text = " ".join(t for t, _ in TRAIN_DATA[:3]) * 3
+    original = (model.attrs["window_size"], model.attrs["window_overlap"])
+    model.attrs["window_size"], model.attrs["window_overlap"] = 8, 0
+    try:
+        doc = overfit_nlp(text)
+    finally:
+        model.attrs["window_size"], model.attrs["window_overlap"] = original
+    assert len(doc) > 8 and len(doc.ents) > 0
+    with pytest.raises(ValueError, match="window_overlap must be 0 or more"):
+        build_birnn_tagger(model.layers[0], window_overlap=-1)
 
 
 def test_labels_from_initialize_config_and_errors():

@@ -84,6 +84,8 @@ def build_birnn_tagger(
         raise ValueError(f"Unknown rnn_type '{rnn_type}': expected 'lstm' or 'gru'.")
     if decoder not in DECODERS:
         raise ValueError(f"Unknown decoder '{decoder}': expected one of {', '.join(DECODERS)}.")
+    if window_overlap < 0:
+        raise ValueError(f"window_overlap must be 0 or more, got {window_overlap}.")
     if window_size <= 2 * window_overlap:
         raise ValueError(
             f"window_size ({window_size}) must be larger than twice window_overlap ({window_overlap})."
@@ -293,8 +295,10 @@ def decode(model: Model, scores: List[Floats2d]) -> List[Decoded]:
     """Decode the best valid tag path of each document, with path marginals.
 
     Documents longer than `window_size` are decoded in segments cut between
-    two tokens that are confidently outside any entity, so no entity crosses
-    a cut and each segment's path is valid on its own; segments of all
+    two tokens that are confidently outside any entity (the most confident
+    pair in the last `window_overlap` tokens; a plain cut when that is 0), so an
+    entity crosses a cut only when no such pair exists there. Each segment's
+    path is valid on its own; segments of all
     documents are decoded together in length-sorted batches.
     """
     import torch
@@ -341,9 +345,12 @@ def decoding_segments(scores: numpy.ndarray, size: int, overlap: int) -> List[Tu
     start = 0
     while length - start > size:
         low, high = start + size - overlap, start + size
-        # cut before token c: both c-1 and c should be confidently 'O'
-        both_outside = numpy.minimum(outside_margin[low - 1 : high - 1], outside_margin[low:high])
-        cut = low + int(numpy.argmax(both_outside))
+        if overlap == 0:
+            cut = high  # no room to choose: a plain cut
+        else:
+            # cut before token c: both c-1 and c should be confidently 'O'
+            both_outside = numpy.minimum(outside_margin[low - 1 : high - 1], outside_margin[low:high])
+            cut = low + int(numpy.argmax(both_outside))
         segments.append((start, cut))
         start = cut
     segments.append((start, length))

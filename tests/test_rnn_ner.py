@@ -208,6 +208,23 @@ def test_windows_without_overlap_work(overfit_nlp):
         build_birnn_tagger(model.layers[0], window_overlap=-1)
 
 
+def test_initialize_again_starts_afresh_and_may_add_labels():
+    from spacy_rnn_ner.models.birnn import encoder_module
+
+    nlp = spacy.blank("en")
+    ner = nlp.add_pipe("rnn_ner", config=small_rnn_ner_config())
+    train_pipeline(nlp, make_examples(nlp), n_epochs=5)
+    trained = encoder_module(ner.model).output.weight.detach().clone()
+    nlp.initialize(lambda: make_examples(nlp))
+    fresh = encoder_module(ner.model).output.weight.detach()
+    assert fresh.shape == trained.shape and not bool((fresh == trained).all())
+    examples = make_examples(nlp) + [Example.from_dict(nlp.make_doc("Euro 2024 starts."), {"entities": [(0, 9, "EVENT")]})]
+    train_pipeline(nlp, examples, n_epochs=2)  # initializes again, with a new label
+    assert set(ner.labels) == {"PER", "LOC", "ORG", "MISC", "EVENT"}
+    assert encoder_module(ner.model).output.weight.shape[0] == trained.shape[0] + 4  # B, I, L, U of EVENT
+    assert isinstance(nlp("Acme Corp hired Maria Lopez.").ents, tuple)
+
+
 def test_labels_from_initialize_config_and_errors():
     nlp = spacy.blank("en")
     ner = nlp.add_pipe("rnn_ner", config=small_rnn_ner_config())

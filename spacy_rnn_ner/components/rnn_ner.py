@@ -156,8 +156,15 @@ class RNNEntityRecognizer(TrainablePipe):
         nlp: Optional[Language] = None,
         labels: Optional[List[str]] = None,
     ) -> None:
-        """Collect labels from the examples (or take `labels`) and build the model."""
+        """Collect labels from the examples (or take `labels`) and build the model.
+
+        Like spaCy's trainable components, a component initialized again (a trained
+        one included) gets fresh weights; labels it had are kept, new ones added.
+        """
+        from ..models.birnn import drop_encoder
+
         validate_get_examples(get_examples, f"{type(self).__name__}.initialize")
+        drop_encoder(self.model)
         if labels is not None:
             for label in labels:
                 self.add_label(label)

@@ -159,6 +159,14 @@ def has_encoder(model: Model) -> bool:
     return len(model.layers) > 1
 
 
+def drop_encoder(model: Model) -> None:
+    """Remove the torch layer (RNN, output layer, CRF), so that `build_encoder`
+    makes a fresh one: re-initializing a trained component starts afresh."""
+    if has_encoder(model):
+        model.layers.pop()
+        model.set_dim("nO", None, force=True)
+
+
 def encoder_module(model: Model) -> Any:
     """The BiRNNEncoder torch module (with the CRF, if any)."""
     if not has_encoder(model):

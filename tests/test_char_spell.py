@@ -295,8 +295,36 @@ def test_malformed_lexicon_replacing_the_shipped_one(tmp_path):
 
 def test_missing_pretrained_model_is_reported(tmp_path):
     nlp = spacy.blank("en")
-    with pytest.raises(ValueError, match="pretrained model"):
-        nlp.add_pipe("char_spell", config={"pretrained": str(tmp_path / "no_model")})
+    speller = nlp.add_pipe("char_spell", config={"pretrained": str(tmp_path / "no_model")})
+    with pytest.raises(ValueError, match="pretrained model '.*no_model' not found"):
+        nlp("A networc.")
+    with pytest.raises(ValueError, match="pretrained model '.*no_model' not found"):
+        speller.initialize(lambda: [])
+
+
+def test_saved_pipeline_loads_without_its_pretrained_directory(tiny_nlp, tmp_path):
+    import shutil
+
+    texts = ["aple peper", "zipr mapel apple"]
+    tiny_nlp.get_pipe("char_spell").to_disk(tmp_path / "speller")
+    nlp = spacy.blank("en")
+    nlp.add_pipe("char_spell", config={"pretrained": str(tmp_path / "speller")})
+    before = _outputs(nlp, texts)
+    nlp.to_disk(tmp_path / "pipeline")
+    shutil.rmtree(tmp_path / "speller")
+    assert _outputs(spacy.load(tmp_path / "pipeline"), texts) == before
+
+
+def test_settings_given_at_load_time_win_over_saved_ones(tiny_nlp, tmp_path):
+    tiny_nlp.to_disk(tmp_path / "pipeline")
+    assert tiny_nlp("aple").text != tiny_nlp("aple")._.corrected_text
+    overrides = {"components.char_spell.min_length": 10, "components.char_spell.allow_list": ["aple"]}
+    loaded = spacy.load(tmp_path / "pipeline", config=overrides)
+    speller = loaded.get_pipe("char_spell")
+    assert speller.cfg["min_length"] == 10 and speller.cfg["allow_list"] == ["aple"]
+    assert loaded("aple")._.corrected_text == "aple"
+    # what was learned still comes from the saved model
+    assert speller.cfg["ranking"] == pytest.approx(tiny_nlp.get_pipe("char_spell").cfg["ranking"])  # JSON floats
 
 
 def test_constrained_beam_search_only_yields_lexicon_words(tiny_nlp):

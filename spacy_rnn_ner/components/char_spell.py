@@ -36,6 +36,7 @@ from ..spelling.casing import casing_pattern, match_casing
 SHIPPED_MODELS = {"en": Path(__file__).resolve().parents[1] / "data" / "char_spell_en"}
 LEXICON_FILE = "lexicon.txt.gz"
 SENTENCE_END = {".", "!", "?", ":", ";", '"', "''", "``", "\n"}
+CONFIG_SETTINGS = ("allow_list", "max_edit_distance", "min_length", "n_suggestions", "beam_search", "correct_names")
 CACHE_SIZE = 50000  # suggestions kept per lower-cased word, least recently used dropped first
 
 DEFAULT_MODEL_CONFIG = """
@@ -124,18 +125,19 @@ def make_char_spell(
     speller.cfg["lexicon_source"] = lexicon
     speller.cfg["max_words"] = max_words
     if pretrained:
-        speller.from_disk(_pretrained_path(pretrained), keep_settings=True)
-        if lexicon:
-            speller.set_lexicon(load_lexicon(lexicon, max_words))
+        path = SHIPPED_MODELS.get(pretrained, Path(pretrained))
+        if path.exists():
+            speller.from_disk(path, keep_settings=True)
+            if lexicon:
+                speller.set_lexicon(load_lexicon(lexicon, max_words))
+        else:
+            # A saved pipeline brings its own weights (from_disk follows), so the
+            # directory it was trained from need not exist where it is loaded.
+            known = ", ".join(sorted(SHIPPED_MODELS))
+            speller.missing_pretrained = (
+                f"char_spell: pretrained model '{pretrained}' not found (shipped: {known}; or give a directory)."
+            )
     return speller
-
-
-def _pretrained_path(pretrained: str) -> Path:
-    path = SHIPPED_MODELS.get(pretrained, Path(pretrained))
-    if not path.exists():
-        known = ", ".join(sorted(SHIPPED_MODELS))
-        raise ValueError(f"char_spell: pretrained model '{pretrained}' not found (shipped: {known}; or give a directory).")
-    return path
 
 
 class CharSpeller(TrainablePipe):
@@ -183,6 +185,10 @@ class CharSpeller(TrainablePipe):
         self._trie: Optional[Dict[str, Any]] = None
         self._ranks: Optional[Dict[str, int]] = None
         self._cache: "OrderedDict[str, List[Tuple[str, float]]]" = OrderedDict()
+        # The factory's settings: they win over those saved with a model, so that
+        # `spacy.load(path, config=...)` and nlp.config describe what runs.
+        self._settings = {key: self.cfg[key] for key in CONFIG_SETTINGS}
+        self.missing_pretrained: Optional[str] = None  # error to raise on use, if set
         _register_extensions()
         # nlp.pipe(n_process>1) forks: give each worker one torch thread so it cannot hang.
         install_fork_hook()
@@ -261,6 +267,7 @@ class CharSpeller(TrainablePipe):
 
     def predict(self, docs: Iterable[Doc]) -> List[List[Tuple[int, List[Tuple[str, float]]]]]:
         """Find misspellings and rank their corrections: per doc, (token index, suggestions)."""
+        self._check_pretrained()
         docs = list(docs)
         found = [self._misspellings(doc) for doc in docs]
         suggestions = self.suggest(sorted({token.text.lower() for tokens in found for token, _ in tokens}))
@@ -420,6 +427,7 @@ class CharSpeller(TrainablePipe):
         """
         from ..models.speller import build_speller_module, has_module
 
+        self._check_pretrained()
         source = lexicon or self.cfg.get("lexicon_source")
         if source:
             self.set_lexicon(load_lexicon(source, self.cfg.get("max_words", 0)))
@@ -467,6 +475,17 @@ class CharSpeller(TrainablePipe):
 
     # Serialization
 
+    def _check_pretrained(self) -> None:
+        if self.missing_pretrained is not None:
+            raise ValueError(self.missing_pretrained)
+
+    def _stored_cfg(self, stored: Dict[str, Any], keep_settings: bool) -> Dict[str, Any]:
+        """The saved cfg, less the factory's settings (and, with keep_settings, less
+        everything but what was learned)."""
+        if keep_settings:
+            return {k: v for k, v in stored.items() if k in ("chars", "ranking", *MODEL_SHAPE_KEYS)}
+        return {k: v for k, v in stored.items() if k not in self._settings}
+
     def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
         from ..models.speller import has_module
 
@@ -479,7 +498,8 @@ class CharSpeller(TrainablePipe):
 
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "CharSpeller":
         data = srsly.msgpack_loads(bytes_data)
-        self.cfg.update(srsly.json_loads(data["cfg"]))
+        self.cfg.update(self._stored_cfg(srsly.json_loads(data["cfg"]), keep_settings=False))
+        self.missing_pretrained = None
         self.set_lexicon(Lexicon.from_text(data["lexicon"], f"{self.name} bytes"))
         self._load_model(data["model"], f"{self.name} bytes")
         return self
@@ -501,10 +521,8 @@ class CharSpeller(TrainablePipe):
         for required in (path / "cfg", path / LEXICON_FILE):
             if not required.exists():
                 raise ValueError(f"Cannot load '{self.name}': missing file {required}.")
-        stored = srsly.read_json(path / "cfg")
-        if keep_settings:  # factory settings win over stored ones, except learned parts
-            stored = {k: v for k, v in stored.items() if k in ("chars", "ranking", *MODEL_SHAPE_KEYS)}
-        self.cfg.update(stored)
+        self.cfg.update(self._stored_cfg(srsly.read_json(path / "cfg"), keep_settings))
+        self.missing_pretrained = None
         self.set_lexicon(Lexicon.from_disk(path / LEXICON_FILE))
         model_path = path / "model"
         self._load_model(model_path.read_bytes() if model_path.exists() else b"", str(model_path))

@@ -84,6 +84,12 @@ def test_shipped_model_leaves_correct_words_numbers_urls_names(shipped_nlp):
     assert all(token._.suggestions is None for token in doc)
 
 
+def test_words_the_model_cannot_spell_are_left_alone(shipped_nlp):
+    text = "A jalapeño at the café, a façade, über and señor: networc."
+    doc = shipped_nlp(text)
+    assert doc._.corrected_text == "A jalapeño at the café, a façade, über and señor: network."
+
+
 @requires_shipped
 def test_correct_names_is_opt_in_and_skips_repeated_forms():
     text = "The team flew to Germnay on Monday ."

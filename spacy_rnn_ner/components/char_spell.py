@@ -189,6 +189,7 @@ class CharSpeller(TrainablePipe):
         # `spacy.load(path, config=...)` and nlp.config describe what runs.
         self._settings = {key: self.cfg[key] for key in CONFIG_SETTINGS}
         self.missing_pretrained: Optional[str] = None  # error to raise on use, if set
+        self._alphabet: Tuple[str, frozenset] = ("", frozenset())
         _register_extensions()
         # nlp.pipe(n_process>1) forks: give each worker one torch thread so it cannot hang.
         install_fork_hook()
@@ -248,6 +249,8 @@ class CharSpeller(TrainablePipe):
         lower = text.lower()
         if lower in self._known or len(text) < self.cfg["min_length"] or not text.isalpha():
             return None
+        if not self._spellable(lower):
+            return None  # "café" with an ASCII lexicon: the model cannot spell it, so it is not a typo
         capitalised = self.cfg["correct_names"] and _is_capitalised(text)
         if not text[1:].islower() and not (capitalised and self._correctable_caps(text)):
             return None  # all caps, camelCase: names, acronyms, code
@@ -262,6 +265,13 @@ class CharSpeller(TrainablePipe):
             counts = counts if counts is not None else Counter(t.text for t in token.doc)
             return True if counts[text] == 1 else None
         return None if _inside_name(token) else False  # "Gazzetta dello Sport"
+
+    def _spellable(self, lower: str) -> bool:
+        """Whether the model's character inventory holds every letter of the word."""
+        chars = self.cfg["chars"]
+        if chars != self._alphabet[0]:
+            self._alphabet = (chars, frozenset(chars))
+        return not chars or all(char in self._alphabet[1] for char in lower)
 
     # Prediction
 

@@ -410,3 +410,17 @@ def test_suggestion_cache_drops_the_least_recently_used_word(shipped_nlp, monkey
     assert set(result) == {"recieved", "pakage", "teh"} and result["recieved"] == first
     assert len(speller._cache) == 2
     speller.clear_cache()
+
+
+def test_serialization_honours_exclude(tiny_nlp, tmp_path):
+    speller = tiny_nlp.get_pipe("char_spell")
+    whole, without_model = speller.to_bytes(), speller.to_bytes(exclude=["model"])
+    assert len(without_model) < len(whole) - 1000
+    speller.to_disk(tmp_path / "parts", exclude=["model", "lexicon"])
+    assert sorted(p.name for p in (tmp_path / "parts").iterdir()) == ["cfg"]
+    # loading without "lexicon" keeps the lexicon the component has
+    other = spacy.blank("en").add_pipe("char_spell")
+    shipped_words = len(other.lexicon.counts)
+    other.from_bytes(whole, exclude=["lexicon"])
+    assert len(other.lexicon.counts) == shipped_words != len(speller.lexicon.counts)
+    assert other.cfg["chars"] == speller.cfg["chars"]

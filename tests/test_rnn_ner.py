@@ -112,6 +112,19 @@ def test_save_load_disk_and_bytes_identical(overfit_nlp, tmp_path):
         assert loaded.get_pipe("rnn_ner").labels == overfit_nlp.get_pipe("rnn_ner").labels
 
 
+def test_serialization_honours_exclude(overfit_nlp, tmp_path):
+    component = overfit_nlp.get_pipe("rnn_ner")
+    assert len(component.to_bytes(exclude=["model"])) < len(component.to_bytes()) // 10
+    component.to_disk(tmp_path / "ner", exclude=["model"])
+    assert [p.name for p in (tmp_path / "ner").iterdir()] == ["cfg"]
+    with pytest.raises(ValueError, match="missing file .*model"):
+        component.from_disk(tmp_path / "ner")
+    text = "President Roosevelt spoke in Washington on Monday."
+    before = entities(overfit_nlp(text))
+    component.from_disk(tmp_path / "ner", exclude=["model"])  # cfg only: the weights stay
+    assert entities(overfit_nlp(text)) == before
+
+
 def test_window_settings_from_the_loading_config_win(overfit_nlp, tmp_path):
     # Thinc saves a model's attrs with its weights; settings that do not change
     # the weights must follow the config the pipeline is loaded with.

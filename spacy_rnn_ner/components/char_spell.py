@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Container, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import srsly
+from spacy import util
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Token
@@ -497,45 +498,56 @@ class CharSpeller(TrainablePipe):
         return {k: v for k, v in stored.items() if k not in self._settings}
 
     def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
+        """Serialize "cfg", "lexicon" and "model" (any may be excluded)."""
         from ..models.speller import has_module
 
-        data = {
-            "cfg": srsly.json_dumps(self.cfg),
-            "lexicon": self.lexicon.to_text(),
-            "model": self.model.to_bytes() if has_module(self.model) else b"",
+        serializers = {
+            "cfg": lambda: srsly.json_dumps(self.cfg),
+            "lexicon": self.lexicon.to_text,
+            "model": lambda: self.model.to_bytes() if has_module(self.model) else b"",
         }
-        return srsly.msgpack_dumps(data)
+        return util.to_bytes(serializers, exclude)
 
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "CharSpeller":
-        data = srsly.msgpack_loads(bytes_data)
-        self.cfg.update(self._stored_cfg(srsly.json_loads(data["cfg"]), keep_settings=False))
-        self.missing_pretrained = None
-        self.set_lexicon(Lexicon.from_text(data["lexicon"], f"{self.name} bytes"))
-        self._load_model(data["model"], f"{self.name} bytes")
+        deserializers = {
+            "cfg": lambda data: self.cfg.update(self._stored_cfg(srsly.json_loads(data), keep_settings=False)),
+            "lexicon": lambda data: self.set_lexicon(Lexicon.from_text(data, f"{self.name} bytes")),
+            "model": lambda data: self._load_model(data, f"{self.name} bytes"),
+        }
+        util.from_bytes(bytes_data, deserializers, exclude)
+        if "model" not in exclude:
+            self.missing_pretrained = None
         return self
 
     def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> None:
+        """Write the files "cfg", LEXICON_FILE and "model" (exclude "cfg", "lexicon", "model")."""
         from ..models.speller import has_module
 
         path = ensure_path(path)
         path.mkdir(parents=True, exist_ok=True)
-        srsly.write_json(path / "cfg", self.cfg)
-        self.lexicon.to_disk(path / LEXICON_FILE)
-        if has_module(self.model):
+        if "cfg" not in exclude:
+            srsly.write_json(path / "cfg", self.cfg)
+        if "lexicon" not in exclude:
+            self.lexicon.to_disk(path / LEXICON_FILE)
+        if "model" not in exclude and has_module(self.model):
             (path / "model").write_bytes(self.model.to_bytes())
 
     def from_disk(
         self, path: Union[str, Path], *, exclude: Iterable[str] = tuple(), keep_settings: bool = False
     ) -> "CharSpeller":
         path = ensure_path(path)
-        for required in (path / "cfg", path / LEXICON_FILE):
-            if not required.exists():
+        parts = {"cfg": path / "cfg", "lexicon": path / LEXICON_FILE}
+        for part, required in parts.items():
+            if part not in exclude and not required.exists():
                 raise ValueError(f"Cannot load '{self.name}': missing file {required}.")
-        self.cfg.update(self._stored_cfg(srsly.read_json(path / "cfg"), keep_settings))
-        self.missing_pretrained = None
-        self.set_lexicon(Lexicon.from_disk(path / LEXICON_FILE))
-        model_path = path / "model"
-        self._load_model(model_path.read_bytes() if model_path.exists() else b"", str(model_path))
+        if "cfg" not in exclude:
+            self.cfg.update(self._stored_cfg(srsly.read_json(parts["cfg"]), keep_settings))
+        if "lexicon" not in exclude:
+            self.set_lexicon(Lexicon.from_disk(parts["lexicon"]))
+        if "model" not in exclude:
+            model_path = path / "model"
+            self._load_model(model_path.read_bytes() if model_path.exists() else b"", str(model_path))
+            self.missing_pretrained = None
         return self
 
     def _load_model(self, model_bytes: bytes, source: str) -> None:

@@ -5,10 +5,12 @@ This module is imported by spaCy whenever a pipeline is created (through our
 by the model builders and decoding functions, when a model is used.
 """
 from itertools import islice
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy
 import srsly
+from spacy import util
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span
@@ -290,37 +292,37 @@ class RNNEntityRecognizer(TrainablePipe):
     # it is rebuilt from cfg before the weights are loaded.
 
     def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
+        """Serialize "cfg" and "model" (either may be excluded)."""
         self._validate_serialization_attrs()
-        data = {"cfg": srsly.json_dumps(self.cfg), "model": self.model.to_bytes()}
-        return srsly.msgpack_dumps(data)
+        serializers = {"cfg": lambda: srsly.json_dumps(self.cfg), "model": lambda: self.model.to_bytes()}
+        return util.to_bytes(serializers, exclude)
 
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "RNNEntityRecognizer":
         self._validate_serialization_attrs()
-        data = srsly.msgpack_loads(bytes_data)
-        self.cfg.update(srsly.json_loads(data["cfg"]))
-        self._load_model(data["model"])
+        deserializers = {
+            "cfg": lambda data: self.cfg.update(srsly.json_loads(data)),
+            "model": self._load_model,
+        }
+        util.from_bytes(bytes_data, deserializers, exclude)
         return self
 
     def to_disk(self, path, *, exclude: Iterable[str] = tuple()) -> None:
-        from spacy.util import ensure_path
-
-        path = ensure_path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        srsly.write_json(path / "cfg", self.cfg)
-        self.model.to_disk(path / "model")
+        """Write the files "cfg" and "model" (either may be excluded)."""
+        serializers = {"cfg": lambda p: srsly.write_json(p, self.cfg), "model": lambda p: self.model.to_disk(p)}
+        util.to_disk(path, serializers, exclude)
 
     def from_disk(self, path, *, exclude: Iterable[str] = tuple()) -> "RNNEntityRecognizer":
-        from spacy.util import ensure_path
-
-        path = ensure_path(path)
-        cfg_path = path / "cfg"
-        model_path = path / "model"
-        for required in (cfg_path, model_path):
-            if not required.exists():
-                raise ValueError(f"Cannot load '{self.name}': missing file {required}.")
-        self.cfg.update(srsly.read_json(cfg_path))
-        self._load_model(model_path.read_bytes())
+        deserializers = {
+            "cfg": lambda p: self.cfg.update(srsly.read_json(self._required(p))),
+            "model": lambda p: self._load_model(self._required(p).read_bytes()),
+        }
+        util.from_disk(path, deserializers, exclude)
         return self
+
+    def _required(self, path: Path) -> Path:
+        if not path.exists():
+            raise ValueError(f"Cannot load '{self.name}': missing file {path}.")
+        return path
 
     def _load_model(self, model_bytes: bytes) -> None:
         """Load saved weights; the window and dropout settings stay those of the

@@ -8,6 +8,7 @@ import pytest
 import spacy
 import srsly
 from spacy.tokens import Doc
+from spacy.training import Example
 
 from spacy_rnn_ner.components.char_spell import SHIPPED_MODELS, match_casing
 from spacy_rnn_ner.spelling.casing import casing_pattern
@@ -424,3 +425,16 @@ def test_serialization_honours_exclude(tiny_nlp, tmp_path):
     other.from_bytes(whole, exclude=["lexicon"])
     assert len(other.lexicon.counts) == shipped_words != len(speller.lexicon.counts)
     assert other.cfg["chars"] == speller.cfg["chars"]
+
+
+def test_spell_scorer_counts_changed_tokens():
+    from spacy_rnn_ner.components.char_spell import score_spelling
+
+    vocab = spacy.blank("en").vocab
+    words = ["teh", "cat", "sat", "quietly"]
+    reference, predicted = Doc(vocab, words=words), Doc(vocab, words=words)
+    reference[0].norm_ = "the"
+    predicted[0].norm_ = "the"  # a typo fixed
+    predicted[3].norm_ = "quickly"  # a correct word broken
+    scores = score_spelling([Example(predicted, reference)])
+    assert scores == {"spell_acc": 1.0, "spell_broken": 1 / 3, "spell_changed": 2 / 4}

@@ -700,7 +700,7 @@ def make_spell_scorer() -> Callable[..., Dict[str, float]]:
 def score_spelling(examples: Iterable[Example], **kwargs: Any) -> Dict[str, float]:
     """spell_acc: share of misspelt tokens (reference NORM differs) corrected right;
     spell_broken: share of correct tokens given another NORM; spell_changed: share of tokens changed."""
-    n_typos = n_fixed = n_correct = n_broken = n_tokens = 0
+    n_typos = n_fixed = n_correct = n_broken = n_tokens = n_changed = 0
     for eg in examples:
         gold = eg.get_aligned("NORM", as_string=True)
         for token, norm in zip(eg.predicted, gold):
@@ -708,6 +708,7 @@ def score_spelling(examples: Iterable[Example], **kwargs: Any) -> Dict[str, floa
                 continue
             n_tokens += 1
             predicted = token.norm_
+            n_changed += predicted != token.lex.norm_
             if norm != token.lex.norm_:
                 n_typos += 1
                 n_fixed += predicted == norm
@@ -717,5 +718,5 @@ def score_spelling(examples: Iterable[Example], **kwargs: Any) -> Dict[str, floa
     return {
         "spell_acc": n_fixed / n_typos if n_typos else 0.0,
         "spell_broken": n_broken / n_correct if n_correct else 0.0,
-        "spell_changed": n_broken / n_tokens if n_tokens else 0.0,
+        "spell_changed": n_changed / n_tokens if n_tokens else 0.0,
     }

@@ -304,3 +304,27 @@ def test_batches_run_in_a_memory_zone(trained_nlp_path):
         assert [result.index for result in results] == list(range(start, start + 20))
     assert len(strings) == size  # new words of each batch are gone with its zone
     assert first[0].row["text"].endswith("Ref unique0x0")
+
+
+def test_a_record_that_breaks_the_pipeline_becomes_an_error_record(trained_nlp_path):
+    from spacy.language import Language
+
+    from spacy_rnn_ner.batch.annotator import BatchAnnotator
+    from spacy_rnn_ner.batch.readers import InputRecord
+
+    @Language.component("test_explode_on_boom")
+    def explode(doc):
+        if "BOOM" in doc.text:
+            raise RuntimeError("boom")
+        return doc
+
+    annotator = BatchAnnotator(trained_nlp_path)
+    annotator.nlp.add_pipe("test_explode_on_boom")
+    texts = [TEXTS[0], "It goes BOOM here.", TEXTS[1]]
+    records = [InputRecord(i, i + 1, f"r{i}", text, None, f"in.jsonl line {i + 1}") for i, text in enumerate(texts)]
+    results = annotator(records)
+    assert [result.index for result in results] == [0, 1, 2]
+    assert "error" not in results[0].row and "error" not in results[2].row
+    assert results[2].row["text"] == TEXTS[1]
+    assert results[1].row["id"] == "r1"
+    assert results[1].row["error"] == "in.jsonl line 2: the pipeline failed on this record: RuntimeError: boom"

@@ -72,7 +72,8 @@ class BatchAnnotator:
         try:
             return self._annotated(record, self.nlp(record.text))
         except Exception as err:
-            message = f"line {record.line}: the pipeline failed on this record: {type(err).__name__}: {err}"
+            where = record.where or f"record {record.line}"
+            message = f"{where}: the pipeline failed on this record: {type(err).__name__}: {err}"
             return error_result(record._replace(error=message))
 
     def _annotated(self, record: InputRecord, doc: Doc) -> Annotated:

@@ -27,6 +27,7 @@ class InputRecord(NamedTuple):
     id: Optional[str]
     text: Optional[str]
     error: Optional[str]
+    where: str = ""  # "FILE line N" or "FILE row N", for messages about this record
 
 
 class ReaderSettings(NamedTuple):
@@ -107,7 +108,7 @@ def _read_text(path: Path, settings: ReaderSettings, skip: int) -> Iterator[Inpu
         elif len(text) > settings.max_chars:
             yield _error(index, line_no, record_id, f"{where}: {len(text)} characters, over --max-chars {settings.max_chars}")
         else:
-            yield InputRecord(index, line_no, record_id, text, None)
+            yield InputRecord(index, line_no, record_id, text, None, where)
 
 
 def _read_jsonl(path: Path, settings: ReaderSettings, skip: int) -> Iterator[InputRecord]:
@@ -161,7 +162,7 @@ def _field_record(value: Dict[str, Any], index: int, line_no: int, where: str, s
     if not _is_unicode(text):
         return _error(index, line_no, record_id, f"{where}: text field '{settings.text_field}' is not valid Unicode "
                       "(it holds a lone surrogate)")
-    return InputRecord(index, line_no, record_id, text, None)
+    return InputRecord(index, line_no, record_id, text, None, where)
 
 
 def _numbered_lines(path: Path, byte_limit: int, skip: int) -> Iterator[Tuple[int, bytes, bool]]:

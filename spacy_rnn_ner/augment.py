@@ -9,7 +9,7 @@ import random
 from typing import Callable, Iterator, List
 
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 from spacy.training import Example
 from spacy.util import registry
 
@@ -55,16 +55,41 @@ def create_typo_augmenter(
 
 
 def replace_words(nlp: Language, example: Example, words: List[str]) -> Example:
-    """A copy of `example` whose reference tokens read `words` (same count), annotations kept."""
+    """A copy of `example` whose reference tokens read `words` (same count), annotations kept.
+
+    The reference is rebuilt token by token: entities (missing annotation stays
+    missing), KB ids, tags, lemmas, morphology, parses or sentence starts, and NORM
+    (so a misspelt token keeps the norm of the word meant) are copied, span groups
+    by token index, and categories.
+    """
     reference = example.reference
     if len(words) != len(reference):
         raise ValueError(f"replace_words needs {len(reference)} words, got {len(words)}.")
-    example_dict = example.to_dict()
-    example_dict["token_annotation"]["ORTH"] = words
     spaces = [bool(t.whitespace_) for t in reference]
+    noisy_reference = Doc(reference.vocab, words=words, spaces=spaces)
+    attrs = _token_attrs(reference)
+    noisy_reference.from_array(attrs, reference.to_array(attrs))
+    for key, group in reference.spans.items():
+        noisy_reference.spans[key] = [
+            Span(noisy_reference, span.start, span.end, label=span.label, kb_id=span.kb_id, span_id=span.id)
+            for span in group
+        ]
+    noisy_reference.cats = dict(reference.cats)
     same_tokens = [t.text for t in example.predicted] == [t.text for t in reference]
     if same_tokens:
         predicted = Doc(nlp.vocab, words=words, spaces=spaces)
     else:
-        predicted = nlp.make_doc("".join(w + (" " if s else "") for w, s in zip(words, spaces)))
-    return Example.from_dict(predicted, example_dict)
+        predicted = nlp.make_doc(noisy_reference.text)
+    return Example(predicted, noisy_reference)
+
+
+def _token_attrs(doc: Doc) -> List[str]:
+    """The token attributes to copy: entity columns always (0 keeps 'missing'), the
+    others where annotated; a parse brings its own sentence starts."""
+    attrs = ["NORM", "ENT_IOB", "ENT_TYPE", "ENT_KB_ID", "ENT_ID"]
+    attrs += [attr for attr in ("TAG", "POS", "MORPH", "LEMMA") if doc.has_annotation(attr)]
+    if doc.has_annotation("DEP"):
+        attrs += ["HEAD", "DEP"]
+    elif doc.has_annotation("SENT_START"):
+        attrs.append("SENT_START")
+    return attrs

@@ -102,6 +102,37 @@ def test_augmenter_keeps_entities_aligned():
     assert noisy.get_aligned_ner() == ["B-PER", "L-PER", "O", "U-LOC", "O", "O", "O"]
 
 
+def test_noisy_copy_keeps_every_annotation():
+    from spacy.tokens import Span
+
+    nlp = spacy.blank("en")
+    words = ["Peter", "Blackburn", "visited", "Washington", ".", "He", "stayed", "."]
+    reference = Doc(nlp.vocab, words=words, sent_starts=[True, False, False, False, False, True, False, False],
+                    ents=["B-PER", "I-PER", "O", "B-LOC", "O", "", "", ""])  # the second sentence: not annotated
+    reference.set_ents([Span(reference, 0, 2, "PER", kb_id="Q1")], default="unmodified")
+    reference.spans["mentions"] = [Span(reference, 3, 4, "CITY"), Span(reference, 5, 6, "PRON")]
+    reference[2].norm_ = "visit"
+    reference.cats = {"TRAVEL": 1.0}
+    example = Example(Doc(nlp.vocab, words=words), reference)
+    noisy = ["Petre", "Blackbrun", "visitde", "Washingtno", ".", "He", "stayde", "."]
+    copy = replace_words(nlp, example, noisy).reference
+    assert [t.text for t in copy] == noisy
+    assert [(e.start, e.end, e.label_, e.kb_id_) for e in copy.ents] == [(0, 2, "PER", "Q1"), (3, 4, "LOC", "")]
+    assert [t.ent_iob_ for t in copy] == [t.ent_iob_ for t in reference] == ["B", "I", "O", "B", "O", "", "", ""]
+    assert [t.is_sent_start for t in copy] == [t.is_sent_start for t in reference]
+    assert [(s.start, s.end, s.label_) for s in copy.spans["mentions"]] == [(3, 4, "CITY"), (5, 6, "PRON")]
+    assert copy[2].norm_ == "visit" and copy[3].norm_ == "washington"  # the word meant
+    assert copy.cats == {"TRAVEL": 1.0}
+
+
+def test_noisy_copy_keeps_a_parse():
+    nlp = spacy.blank("en")
+    words = ["Peter", "visited", "Washington"]
+    reference = Doc(nlp.vocab, words=words, heads=[1, 1, 1], deps=["nsubj", "ROOT", "dobj"], tags=["NNP", "VBD", "NNP"])
+    copy = replace_words(nlp, Example(Doc(nlp.vocab, words=words), reference), ["Petre", "visitde", "Washington"])
+    assert [(t.head.i, t.dep_, t.tag_) for t in copy.reference] == [(1, "nsubj", "NNP"), (1, "ROOT", "VBD"), (1, "dobj", "NNP")]
+
+
 def test_augmenter_level_zero_yields_original_only():
     nlp = spacy.blank("en")
     augment = create_typo_augmenter(level=0.0, prob=1.0)

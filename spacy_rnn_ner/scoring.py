@@ -10,9 +10,12 @@ returns (`ents_p`, `ents_r`, `ents_f`, `ents_per_type`) plus:
 - `seqeval_per_type`, `seqeval_strict_per_type`: {label: {"p", "r", "f", "support"}}.
 
 Tags are read per document on the predicted tokenization: gold entities are
-aligned to the predicted tokens (`Example.get_aligned_ner`); a gold token that
-cannot be aligned or has no annotation counts as "O". With gold tokenization
-and complete annotation, `seqeval_f` equals `ents_f`.
+aligned to the predicted tokens (`Example.get_aligned_ner`). As in spaCy's
+scorer, documents without entity annotation are skipped, and a predicted entity
+on gold tokens without entity annotation is neither right nor wrong: it is
+left out. A gold entity that cannot be aligned to
+the predicted tokens is not seen by seqeval (spaCy's `ents_r` counts it as
+missed). With gold tokenization, `seqeval_f` equals `ents_f`.
 
 Use it from a config:
     [components.rnn_ner.scorer]
@@ -51,10 +54,25 @@ def examples_to_iob(examples: Iterable[Example]) -> Tuple[Tags, Tags]:
     y_true: Tags = []
     y_pred: Tags = []
     for example in examples:
+        if not example.reference.has_annotation("ENT_IOB"):
+            continue
         gold = [tag if tag and tag != "-" else "O" for tag in example.get_aligned_ner()]
         y_true.append(biluo_to_iob(gold))
-        y_pred.append(doc_to_iob(example.predicted))
+        y_pred.append(_without_unannotated(example, doc_to_iob(example.predicted)))
     return y_true, y_pred
+
+
+def _without_unannotated(example: Example, predicted: List[str]) -> List[str]:
+    """Drop predicted entities on gold tokens without entity annotation (spaCy's rule)."""
+    gold_iob = example.reference.to_array("ENT_IOB")
+    if gold_iob.all():
+        return predicted
+    x2y = example.alignment.x2y
+    for ent in example.predicted.ents:
+        indices = x2y[ent.start : ent.end]  # gold token indices (AlignmentArray)
+        if len(indices) and not gold_iob[indices[0] : indices[-1] + 1].all():
+            predicted[ent.start : ent.end] = ["O"] * len(ent)
+    return predicted
 
 
 def doc_to_iob(doc: Doc) -> List[str]:

@@ -98,6 +98,22 @@ def test_different_tokenization_is_aligned():
     assert y_pred == [["B-LOC", "O"]]
 
 
+def test_missing_gold_annotation_is_ignored_as_spacy_does():
+    vocab = Vocab()
+    words = ["Anna", "met", "Bob", "in", "Paris", "."]
+    # the first three tokens are annotated, the rest is not
+    reference = Doc(vocab, words=words, ents=["B-PER", "O", "B-PER", "", "", ""])
+    predicted = Doc(vocab, words=words)
+    predicted.ents = [Span(predicted, 0, 1, "PER"), Span(predicted, 2, 3, "ORG"), Span(predicted, 4, 5, "LOC")]
+    unannotated = Example(Doc(vocab, words=["Paris"]), Doc(vocab, words=["Paris"]))
+    unannotated.predicted.ents = [Span(unannotated.predicted, 0, 1, "LOC")]
+    examples = [Example(predicted, reference), unannotated]
+    scores = seqeval_ner_score(examples)
+    assert (scores["ents_p"], scores["ents_r"]) == (0.5, 0.5)  # "Paris" counts for neither
+    assert (scores["seqeval_p"], scores["seqeval_r"]) == (0.5, 0.5)
+    assert examples_to_iob(examples)[1] == [["B-PER", "O", "B-ORG", "O", "O", "O"]]
+
+
 SEQEVAL_SCORER = {"@scorers": "spacy_rnn_ner.seqeval_scorer.v1"}
 
 

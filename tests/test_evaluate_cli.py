@@ -167,3 +167,11 @@ def test_rnn_ner_pipeline(capsys, tmp_path):
 def test_module_help():
     result = subprocess.run([sys.executable, "-m", "spacy_rnn_ner", "evaluate", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "--ner-column" in result.stdout and "--output" in result.stdout
+
+
+def test_no_entities_to_score(capsys, tmp_path, ruler_model):
+    path = tmp_path / "plain.iob"
+    path.write_text("just O\nwords O\n", encoding="utf-8")
+    code, out, err = run(capsys, ruler_model, path)
+    assert code == 0, err
+    assert "spaCy ents_f n/a" in out

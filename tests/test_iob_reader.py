@@ -161,6 +161,24 @@ def test_single_column_line(tmp_path):
         read_all(write(tmp_path, "lonely\n"))
 
 
+def test_bare_carriage_returns_are_an_error(tmp_path):
+    with pytest.raises(CorpusFormatError, match="line 1: carriage return inside a line"):
+        read_all(write(tmp_path, "EU B-ORG\rrejects O\rGerman B-MISC\r"))
+
+
+def test_empty_word_column_names_the_line(tmp_path):
+    with pytest.raises(CorpusFormatError, match="line 2: empty word column"):
+        read_all(write(tmp_path, "EU\tB-ORG\n\tO\n"), separator="\t")
+
+
+def test_tab_separator_from_the_command_line(tmp_path, capsys):
+    from spacy_rnn_ner.cli.convert import main as convert
+
+    path = write(tmp_path, "EU\tB-ORG\nrejects\tO\n")
+    assert convert([str(path), str(tmp_path / "out.spacy"), "--separator", "\\t"]) == 0
+    assert "1 documents, 2 tokens, 1 entities" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("column", [5, 0, -3])
 def test_bad_ner_column(tmp_path, column):
     with pytest.raises(CorpusFormatError, match=f"line 1: ner_column {column}"):

@@ -6,7 +6,7 @@ from typing import List
 from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 
-from ..corpora.iob import TAG_SCHEMES, CorpusFormatError, read_iob_docs
+from ..corpora.iob import TAG_SCHEMES, CorpusFormatError, column_separator, read_iob_docs
 
 
 def main(argv: List[str]) -> int:
@@ -14,7 +14,7 @@ def main(argv: List[str]) -> int:
     parser.add_argument("input", type=Path, help="column file (CoNLL-2003, WNUT-17, OntoNotes, ...)")
     parser.add_argument("output", type=Path, help=".spacy file to write")
     parser.add_argument("--ner-column", type=int, default=-1, help="index of the NER column (default: last)")
-    parser.add_argument("--separator", default=None, help="column separator (default: any whitespace)")
+    parser.add_argument("--separator", default=None, help="column separator (default: any whitespace); '\\t' for TAB")
     parser.add_argument("--tag-scheme", default="IOB2", choices=list(TAG_SCHEMES))
     parser.add_argument("--strict", action="store_true", help="reject tags that break the scheme")
     parser.add_argument("--n-sents", type=int, default=0, help="also cut documents every N sentences")
@@ -24,7 +24,7 @@ def main(argv: List[str]) -> int:
     n_tokens = n_ents = 0
     try:
         docs = read_iob_docs(
-            Vocab(), args.input, args.ner_column, args.separator, args.tag_scheme, args.strict,
+            Vocab(), args.input, args.ner_column, column_separator(args.separator), args.tag_scheme, args.strict,
             args.n_sents, max_doc_tokens=args.max_doc_tokens,
         )
         for doc in docs:

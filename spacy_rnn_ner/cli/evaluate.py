@@ -5,13 +5,13 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Sequence, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 
-from ..corpora.iob import TAG_SCHEMES, CorpusFormatError, read_iob_docs
+from ..corpora.iob import TAG_SCHEMES, CorpusFormatError, column_separator, read_iob_docs
 from ..scoring import examples_to_iob, seqeval_ner_score, seqeval_report, text_report
 
 HF_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv", ".arrow")
@@ -94,7 +94,7 @@ def read_gold_docs(nlp: Language, args: argparse.Namespace) -> Iterator[Doc]:
         )
         docs = (example.reference for example in reader(nlp))
     else:
-        separator = "\t" if args.separator in ("\\t", "TAB", "tab") else args.separator
+        separator = column_separator(args.separator)
         docs = read_iob_docs(
             nlp.vocab, args.data, args.ner_column, separator, args.tag_scheme, args.strict, args.n_sents,
             max_doc_tokens=args.max_doc_tokens,
@@ -182,6 +182,11 @@ def _aligned_gold_spans(example: Example) -> List[Tuple[int, int, str]]:
     return [(span.start, span.end, span.label_) for span in spans]
 
 
+def _score(value: Optional[float]) -> str:
+    """A score to 4 decimals; spaCy gives None when there are no entities to score."""
+    return "n/a" if value is None else f"{value:.4f}"
+
+
 def format_result(result: Dict[str, Any]) -> str:
     scores = result["scores"]
     lines = [
@@ -190,8 +195,8 @@ def format_result(result: Dict[str, Any]) -> str:
         "",
         "seqeval (default mode, as conlleval):",
         result["seqeval_text_report"],
-        f"seqeval micro F1 {scores['seqeval_f']:.4f} (strict mode {scores['seqeval_strict_f']:.4f}); "
-        f"spaCy ents_f {scores['ents_f']:.4f}, ents_p {scores['ents_p']:.4f}, ents_r {scores['ents_r']:.4f}",
+        f"seqeval micro F1 {_score(scores['seqeval_f'])} (strict mode {_score(scores['seqeval_strict_f'])}); "
+        f"spaCy ents_f {_score(scores['ents_f'])}, ents_p {_score(scores['ents_p'])}, ents_r {_score(scores['ents_r'])}",
         "",
         f"Most frequent confusions (gold -> predicted), top {result['top']}:",
     ]

@@ -172,6 +172,11 @@ def _check_scheme(tag_scheme: str) -> str:
     return upper
 
 
+def column_separator(value: Optional[str]) -> Optional[str]:
+    """A separator given on the command line: "\\t", "TAB" or "tab" mean a tab."""
+    return "\t" if value in ("\\t", "TAB", "tab") else value
+
+
 def _read_sentences(path: Path, ner_column: int, separator: Optional[str]) -> Iterator[Optional[Sentence]]:
     """Yield Sentences, and None at each document boundary."""
     words: List[str] = []
@@ -197,6 +202,8 @@ def _read_sentences(path: Path, ner_column: int, separator: Optional[str]) -> It
                 n_columns = _check_first_line(path, line_no, line, columns, ner_column)
             elif len(columns) != n_columns:
                 raise CorpusFormatError(path, line_no, f"expected {n_columns} columns, found {len(columns)}: {line!r}")
+            if not columns[0]:
+                raise CorpusFormatError(path, line_no, f"empty word column: {line!r}")
             if not words:
                 first_line = line_no
             words.append(columns[0])
@@ -212,7 +219,12 @@ def _decode(path: Path, line_no: int, raw: bytes) -> str:
         raise CorpusFormatError(path, line_no, f"not valid UTF-8 ({err.reason} at byte {err.start} of the line)") from None
     if line_no == 1:
         line = line.lstrip("\ufeff")
-    return line.rstrip("\r\n")
+    line = line.rstrip("\r\n")
+    if "\r" in line:
+        raise CorpusFormatError(
+            path, line_no, "carriage return inside a line: the file seems to use bare CR line endings; convert it to LF"
+        )
+    return line
 
 
 def _check_first_line(path: Path, line_no: int, line: str, columns: List[str], ner_column: int) -> int:

@@ -96,6 +96,15 @@ def test_iob2_i_after_o_lenient_keeps_entity_and_warns(tmp_path):
     assert ents(doc) == [("New York", "LOC")]
 
 
+def test_repair_warning_comes_when_the_reader_stops_early(tmp_path):
+    path = write(tmp_path, "saw O\nNew I-LOC\n\nfine O\n\nmore O\n")
+    docs = read_iob_docs(Vocab(), path, n_sents=1)
+    with pytest.warns(UserWarning, match=r"1 sentence\(s\).*line 2"):
+        first = next(docs)
+        docs.close()  # as a limit does
+    assert ents(first) == [("New", "LOC")]
+
+
 def test_iob2_strict_rejects_i_after_o(tmp_path):
     path = write(tmp_path, "a O\nb O\n\nsaw O\nNew I-LOC\n")
     with pytest.raises(CorpusFormatError) as info:

@@ -80,6 +80,16 @@ def test_typo_pairs_errors_name_file_and_line(tmp_path):
         read_typo_pairs(bad)
     with pytest.raises(FileNotFoundError, match="missing.tsv"):
         read_typo_pairs(tmp_path / "missing.tsv")
+    latin = tmp_path / "latin.tsv"
+    latin.write_bytes("recieve\treceive\ncaf\xe9e\tcaf\xe9\n".encode("latin-1"))
+    with pytest.raises(LexiconFormatError, match=r"latin.tsv, line 2: not valid UTF-8"):
+        read_typo_pairs(latin)
+
+
+def test_typo_pairs_skip_a_byte_order_mark(tmp_path):
+    path = tmp_path / "bom.tsv"
+    path.write_bytes("\ufeffteh\tthe\r\nrecieve\treceive\r\n".encode("utf-8"))
+    assert read_typo_pairs(path) == [("teh", "the"), ("recieve", "receive")]
 
 
 def _entity_example(nlp):

@@ -154,26 +154,34 @@ def rows_to_docs(
     repairs = _Repairs()
     document: List[Tuple[List[str], List[str]]] = []
     n_empty = 0
-    for row_index, row in enumerate(rows):
-        words, tags = _read_row(row, row_index, source, tokens_column, tags_column, tag_names)
-        if not words:
-            n_empty += 1
-            continue
-        try:
-            biluo = _to_biluo(Path(source), Sentence(words, tags, 0), tag_scheme, strict, labels, repairs)
-        except CorpusFormatError as err:
-            raise CorpusFormatError(source, row_index, f"token {err.line_no}: {err.problem}", unit="row") from None
-        document.append((words, biluo))
-        if len(document) >= n_sents:
+    try:
+        for row_index, row in enumerate(rows):
+            words, tags = _read_row(row, row_index, source, tokens_column, tags_column, tag_names)
+            if not words:
+                n_empty += 1
+                continue
+            try:
+                biluo = _to_biluo(Path(source), Sentence(words, tags, 0), tag_scheme, strict, labels, repairs)
+            except CorpusFormatError as err:
+                raise CorpusFormatError(source, row_index, f"token {err.line_no}: {err.problem}", unit="row") from None
+            document.append((words, biluo))
+            if len(document) >= n_sents:
+                yield _make_doc(vocab, document)
+                document = []
+        if document:
             yield _make_doc(vocab, document)
-            document = []
-    if document:
-        yield _make_doc(vocab, document)
+    except GeneratorExit:  # the reader stopped early (a limit): still report what it saw
+        _warn_rows(source, repairs, tag_scheme, n_empty)
+        raise
+    _warn_rows(source, repairs, tag_scheme, n_empty)
+
+
+def _warn_rows(source: str, repairs: _Repairs, tag_scheme: str, n_empty: int) -> None:
     if repairs.count:
         warnings.warn(f"{source}: {repairs.count} row(s) have tags that break the {tag_scheme} scheme, read leniently "
-                      f"(first: {repairs.example}). Check tag_scheme, or use strict=True to reject them.", stacklevel=2)
+                      f"(first: {repairs.example}). Check tag_scheme, or use strict=True to reject them.", stacklevel=3)
     if n_empty:
-        warnings.warn(f"{source}: {n_empty} row(s) without tokens were skipped.", stacklevel=2)
+        warnings.warn(f"{source}: {n_empty} row(s) without tokens were skipped.", stacklevel=3)
 
 
 def _read_row(

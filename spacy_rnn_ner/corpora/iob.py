@@ -142,26 +142,34 @@ def read_iob_docs(
 
     document: List[Sentence] = []
     n_tokens = 0
-    for item in _read_sentences(path, ner_column, separator):
-        if item is None or (max_doc_tokens and document and n_tokens + len(item.words) > max_doc_tokens):
-            if document:
+    try:
+        for item in _read_sentences(path, ner_column, separator):
+            if item is None or (max_doc_tokens and document and n_tokens + len(item.words) > max_doc_tokens):
+                if document:
+                    yield make_doc(document)
+                document, n_tokens = [], 0
+                if item is None:
+                    continue
+            document.append(item)
+            n_tokens += len(item.words)
+            if n_sents and len(document) >= n_sents:
                 yield make_doc(document)
-            document, n_tokens = [], 0
-            if item is None:
-                continue
-        document.append(item)
-        n_tokens += len(item.words)
-        if n_sents and len(document) >= n_sents:
+                document, n_tokens = [], 0
+        if document:
             yield make_doc(document)
-            document, n_tokens = [], 0
-    if document:
-        yield make_doc(document)
+    except GeneratorExit:  # the reader stopped early (a limit): still report what it repaired
+        _warn_repairs(path, repairs, tag_scheme)
+        raise
+    _warn_repairs(path, repairs, tag_scheme)
+
+
+def _warn_repairs(path: Path, repairs: "_Repairs", tag_scheme: str) -> None:
     if repairs.count:
         warnings.warn(
             f"{path}: {repairs.count} sentence(s) have tags that break the {tag_scheme} scheme, read "
             f"leniently (first at line {repairs.first_line}: {repairs.example}). "
             f"Check tag_scheme, or use strict=True to reject them.",
-            stacklevel=2,
+            stacklevel=3,
         )
 
 

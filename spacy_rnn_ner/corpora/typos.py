@@ -83,9 +83,12 @@ def read_typo_pairs(path: Union[str, Path]) -> List[Tuple[str, str]]:
     if not path.exists():
         raise FileNotFoundError(f"Typo pair file not found: {path}")
     pairs: List[Tuple[str, str]] = []
-    with open(path, encoding="utf-8") as file_:
-        for line_no, line in enumerate(file_, start=1):
-            line = line.strip()
+    with open(path, "rb") as file_:
+        for line_no, raw in enumerate(file_, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if line_no == 1 else "utf-8").strip()
+            except UnicodeDecodeError as err:
+                raise LexiconFormatError(path, line_no, f"not valid UTF-8 ({err.reason} at byte {err.start})") from None
             if not line or line.startswith("#"):
                 continue
             fields = line.split("\t")

@@ -42,6 +42,22 @@ def test_log_partition_equals_brute_force():
         assert float(log_z[b]) == pytest.approx(float(torch.logsumexp(torch.tensor(scores), 0)), abs=1e-4)
 
 
+@pytest.mark.parametrize("margin", [30.0, 50.0, 80.0])
+def test_log_partition_with_large_score_gaps(margin):
+    # O, B, I: I may only follow B or I, so at t=2 it is reachable only from tags
+    # far below the best one (O); float32 products lost that mass.
+    allowed = numpy.array([[True, True, False], [True, True, True], [True, True, True]])
+    crf = LinearChainCRF(3, allowed, numpy.array([True, True, False]), None)
+    m = margin
+    emissions = torch.tensor([[[m, -m, -m], [m, -m, -m], [-m, -m, m]]])
+    log_z = float(crf.log_partition(emissions, torch.tensor([3])).detach())
+    scores = []
+    for path in all_paths(3, 3):
+        if all(allowed[a, b] for a, b in zip(path, path[1:])) and path[0] != 2:
+            scores.append(path_score(crf, emissions[0], path))
+    assert log_z == pytest.approx(float(torch.logsumexp(torch.tensor(scores, dtype=torch.float64), 0)), abs=1e-3)
+
+
 def test_nll_with_gold_mask_equals_brute_force():
     n_tags, length = 3, 4
     crf = random_crf(n_tags)

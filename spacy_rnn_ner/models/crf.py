@@ -52,7 +52,7 @@ class LinearChainCRF(nn.Module):
         if tag_mask is not None:
             emissions = emissions.masked_fill(~tag_mask, FORBIDDEN)
         transitions, start, end = self.scores()
-        exp_transitions = transitions.exp()
+        exp_transitions = transitions.double().exp()  # float64: see _log_matmul
         active = _active_steps(lengths, emissions.shape[1])
         # unbind once: indexing emissions[:, t] in the loop would make backward quadratic.
         steps = emissions.unbind(1)
@@ -98,7 +98,7 @@ class LinearChainCRF(nn.Module):
         """Return log alpha, log beta (batch, length, n_tags) and log Z (batch,)."""
         batch_size, max_len, n_tags = emissions.shape
         transitions, start, end = self.scores()
-        exp_transitions = transitions.exp()
+        exp_transitions = transitions.double().exp()  # float64: see _log_matmul
         active = _active_steps(lengths, max_len)
         alphas = [start + emissions[:, 0]]
         for t in range(1, max_len):
@@ -156,12 +156,16 @@ def _penalty(allowed: Optional[numpy.ndarray], shape: Tuple[int, ...]) -> Tensor
 def _log_matmul(log_scores: Tensor, exp_transitions: Tensor) -> Tensor:
     """log(exp(log_scores) @ exp_transitions), stably: one matrix product per step.
 
-    Much faster than a logsumexp over (batch, n_tags, n_tags). Sums of zero
-    (only forbidden predecessors) are clamped to a tiny mass, not log(0), so
-    gradients stay finite.
+    Much faster than a logsumexp over (batch, n_tags, n_tags). The product is
+    taken in float64 (exp_transitions is float64): in float32, predecessors more
+    than ~70 nats below the best one underflowed to a clamped mass, which
+    overstated the mass of tags reachable only from them. Sums of zero (only
+    forbidden predecessors) are clamped to a tiny mass, not log(0), so gradients
+    stay finite.
     """
     shift = log_scores.max(dim=1, keepdim=True).values.detach()
-    return torch.log(torch.clamp_min(torch.exp(log_scores - shift) @ exp_transitions, 1e-30)) + shift
+    mass = torch.exp((log_scores - shift).double()) @ exp_transitions
+    return torch.log(torch.clamp_min(mass, 1e-300)).to(log_scores.dtype) + shift
 
 
 def _active_steps(lengths: Tensor, max_len: int) -> Tensor:

@@ -8,7 +8,7 @@ limit, decodes with a beam search that only follows paths of a lexicon trie.
 
 torch is imported inside functions only; the module itself stays light.
 """
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import numpy
 from spacy.util import registry
@@ -132,17 +132,26 @@ def score_candidates(
         return [numpy.zeros((0,), dtype="float32") for _ in typos]
     if model.attrs.get("direction") == "channel":
         return _split(_score_channel(module, encoder, typos, flat, chunk_size), candidates)
+    to_device = _to_device(module)
     typo_ids, typo_lengths = encoder.batch(typos)
     chunks: List[numpy.ndarray] = []
     with torch.no_grad():
         module.eval()
-        memory = module.encode(torch.from_numpy(typo_ids), torch.from_numpy(typo_lengths))
+        memory = module.encode(to_device(typo_ids), to_device(typo_lengths))
         for start in range(0, len(flat), chunk_size):
             part = flat[start : start + chunk_size]
             target_ids, _ = encoder.batch([c for _, c in part], bos=True, eos=True)
-            rows = torch.from_numpy(numpy.asarray([i for i, _ in part], dtype="int64"))
-            chunks.append(module.sequence_log_prob(memory, rows, torch.from_numpy(target_ids)).numpy())
+            rows = to_device(numpy.asarray([i for i, _ in part], dtype="int64"))
+            chunks.append(module.sequence_log_prob(memory, rows, to_device(target_ids)).cpu().numpy())
     return _split(numpy.concatenate(chunks), candidates)
+
+
+def _to_device(module: Any) -> Callable[[numpy.ndarray], Any]:
+    """numpy -> tensor on the module's device (a GPU after spacy.require_gpu())."""
+    import torch
+
+    device = next(module.parameters()).device
+    return lambda array: torch.as_tensor(array, device=device)
 
 
 def _score_channel(module: Any, encoder: "CharEncoder", typos: Sequence[str], flat: List[Tuple[int, str]],
@@ -150,6 +159,7 @@ def _score_channel(module: Any, encoder: "CharEncoder", typos: Sequence[str], fl
     """log P(typo | candidate): encode each candidate, spell the typo."""
     import torch
 
+    to_device = _to_device(module)
     chunks: List[numpy.ndarray] = []
     with torch.no_grad():
         module.eval()
@@ -157,9 +167,9 @@ def _score_channel(module: Any, encoder: "CharEncoder", typos: Sequence[str], fl
             part = flat[start : start + chunk_size]
             source_ids, source_lengths = encoder.batch([c for _, c in part])
             target_ids, _ = encoder.batch([typos[i] for i, _ in part], bos=True, eos=True)
-            memory = module.encode(torch.from_numpy(source_ids), torch.from_numpy(source_lengths))
-            rows = torch.arange(len(part))
-            chunks.append(module.sequence_log_prob(memory, rows, torch.from_numpy(target_ids)).numpy())
+            memory = module.encode(to_device(source_ids), to_device(source_lengths))
+            rows = to_device(numpy.arange(len(part), dtype="int64"))
+            chunks.append(module.sequence_log_prob(memory, rows, to_device(target_ids)).cpu().numpy())
     return numpy.concatenate(chunks)
 
 
@@ -191,16 +201,18 @@ def constrained_beam_search(
     typo_ids, typo_lengths = encoder.batch([typo])
     max_steps = min(len(typo) + max_extra, encoder.max_length)
     finished: List[Tuple[str, float]] = []
+    to_device = _to_device(module)
     with torch.no_grad():
         module.eval()
-        memory = module.encode(torch.from_numpy(typo_ids), torch.from_numpy(typo_lengths))
+        memory = module.encode(to_device(typo_ids), to_device(typo_lengths))
         state = module.initial_state(memory)
         # Each beam: (prefix, log prob, trie node, last char id).
         beams: List[Tuple[str, float, Dict[str, Any], int]] = [("", 0.0, trie, BOS)]
         for _ in range(max_steps + 1):
-            prev = torch.tensor([beam[3] for beam in beams], dtype=torch.long)
-            rows = torch.zeros(len(beams), dtype=torch.long)
+            prev = to_device(numpy.asarray([beam[3] for beam in beams], dtype="int64"))
+            rows = to_device(numpy.zeros(len(beams), dtype="int64"))
             log_probs, state = module.step(memory, rows, prev, state)
+            log_probs = log_probs.cpu()
             expansions: List[Tuple[float, int, str, int]] = []
             for b, (prefix, score, node, _) in enumerate(beams):
                 row = log_probs[b]
@@ -216,7 +228,7 @@ def constrained_beam_search(
                 expansions = [e for e in expansions if e[0] > worst_kept]
             if not expansions:
                 break
-            keep = torch.tensor([b for _, b, _, _ in expansions], dtype=torch.long)
+            keep = to_device(numpy.asarray([b for _, b, _, _ in expansions], dtype="int64"))
             state = state.index_select(1, keep)
             beams = [
                 (beams[b][0] + char, score, beams[b][2][char], char_id) for score, b, char, char_id in expansions

@@ -438,3 +438,17 @@ def test_spell_scorer_counts_changed_tokens():
     predicted[3].norm_ = "quickly"  # a correct word broken
     scores = score_spelling([Example(predicted, reference)])
     assert scores == {"spell_acc": 1.0, "spell_broken": 1 / 3, "spell_changed": 2 / 4}
+
+
+def test_real_pairs_mix_with_fewer_pairs_than_a_batch():
+    from spacy_rnn_ner.models.spell_build import mix_real_pairs
+
+    nlp = spacy.blank("en")
+    synthetic = lambda nlp: iter([Example(Doc(nlp.vocab, words=["teh"]), Doc(nlp.vocab, words=["teh"]))] * 20)
+    real = [("recieve", "receive"), ("adress", "address"), ("wich", "which")]
+    batches = list(mix_real_pairs(synthetic, real, share=0.5, batch_words=8, seed=0)(nlp))
+    real_batches = [eg for eg in batches if len(eg.predicted) == 8]
+    assert len(batches) > 20 and real_batches
+    assert {t.text for eg in real_batches for t in eg.predicted} == {"recieve", "adress", "wich"}
+    with pytest.raises(ValueError, match="real-share"):
+        mix_real_pairs(synthetic, real, share=1.0, batch_words=8, seed=0)

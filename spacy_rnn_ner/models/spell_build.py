@@ -126,18 +126,29 @@ def real_error_pairs(args: argparse.Namespace) -> Tuple[List[Tuple[str, str]], L
 
 
 def mix_real_pairs(synthetic, real: List[Tuple[str, str]], share: float, batch_words: int, seed: int):
-    """A corpus that draws a batch of real pairs with probability `share`, else a synthetic batch."""
+    """A corpus whose batches are real pairs with probability `share` (in [0, 1)), else
+    synthetic; real pairs are drawn without replacement, reshuffled when used up."""
     from ..corpora.typos import make_typo_example
+
+    if not 0.0 <= share < 1.0:
+        raise ValueError(f"--real-share must be in [0, 1), got {share}.")
+    if not real or share == 0.0:
+        return synthetic
 
     def read(nlp: Language):
         rng = random.Random(seed)
         pool: List[Tuple[str, str]] = []
+
+        def draw() -> Tuple[str, str]:
+            nonlocal pool
+            if not pool:
+                pool = list(real)
+                rng.shuffle(pool)
+            return pool.pop()
+
         for example in synthetic(nlp):
             while rng.random() < share:
-                if len(pool) < batch_words:
-                    pool = list(real)
-                    rng.shuffle(pool)
-                yield make_typo_example(nlp.vocab, [pool.pop() for _ in range(batch_words)])
+                yield make_typo_example(nlp.vocab, [draw() for _ in range(batch_words)])
             yield example
 
     return read
@@ -197,7 +208,7 @@ def tune_ranking(speller, pairs: List[Tuple[str, str]]) -> Dict[str, float]:
                     + distance_weight * item[0][1],
                 )
                 correct += ranked[0][0] == gold
-            accuracy = correct / len(pairs)
+            accuracy = correct / max(1, len(pairs))
             if accuracy > best[0]:
                 best = (accuracy, {"model_weight": 1.0, "freq_weight": freq_weight, "distance_weight": distance_weight})
     speller.cfg["ranking"] = best[1]

@@ -6,8 +6,7 @@ def casing_pattern(text: str) -> Optional[str]:
     """"lower", "title" or "upper", repairing the casing slips typing makes
     ("THe", "rTent": title; "ENGLIzH": upper); None for other mixed casing
     ("McDonald", "eBaY"). A brand written like a slip ("iPhone", "eBay") reads as
-    title too (the speller leaves "iPhone" and "eBay" alone: they are in its lexicon
-    or one edit from no frequent word)."""
+    title too; the shipped speller leaves both alone because its lexicon has them."""
     letters = [c for c in text if c.isalpha()]
     if not letters:
         return None

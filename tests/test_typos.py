@@ -159,3 +159,16 @@ def test_augmenter_is_registered():
     from spacy.util import registry
 
     assert registry.augmenters.get("spacy_rnn_ner.typo_augmenter.v1") is create_typo_augmenter
+
+
+def test_typos_keep_the_casing_of_the_word():
+    import random
+
+    from spacy_rnn_ner.spelling.typos import phonetic, substitute
+
+    rng = random.Random(0)
+    for _ in range(30):
+        assert phonetic("PHONE", rng).isupper()
+        knight = phonetic("Knight", rng)
+        assert knight[0].isupper() and knight[1:].islower()
+        assert substitute("ñandú", rng).islower()

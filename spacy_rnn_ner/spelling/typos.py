@@ -37,7 +37,7 @@ KEYBOARD_NEIGHBOURS = _keyboard_neighbours()
 
 
 def _random_letter(word: str, rng: random.Random) -> str:
-    return rng.choice("abcdefghijklmnopqrstuvwxyz" if word.isascii() else sorted(set(word)))
+    return rng.choice("abcdefghijklmnopqrstuvwxyz" if word.isascii() else sorted(set(word.lower())))
 
 
 def _similar_letter(char: str, word: str, rng: random.Random) -> str:
@@ -99,7 +99,16 @@ def phonetic(word: str, rng: random.Random) -> str:
     src, dst = rng.choice(options)
     starts = [i for i in range(len(lower)) if lower.startswith(src, i)]
     i = rng.choice(starts)
-    return word[:i] + dst + word[i + len(src) :]
+    return word[:i] + _cased_like(dst, word[i : i + len(src)]) + word[i + len(src) :]
+
+
+def _cased_like(new: str, old: str) -> str:
+    """`new` in the casing of the segment it replaces ("PH" -> "F", "Kn" -> "Cn")."""
+    if old.isupper() and len(old) > 1:
+        return new.upper()
+    if old[:1].isupper():
+        return new[:1].upper() + new[1:]
+    return new
 
 
 TypoFunction = Callable[[str, random.Random], str]

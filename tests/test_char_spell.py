@@ -452,3 +452,20 @@ def test_real_pairs_mix_with_fewer_pairs_than_a_batch():
     assert {t.text for eg in real_batches for t in eg.predicted} == {"recieve", "adress", "wich"}
     with pytest.raises(ValueError, match="real-share"):
         mix_real_pairs(synthetic, real, share=1.0, batch_words=8, seed=0)
+
+
+def test_domain_word_counts_add_up_across_casing_and_corpora(tmp_path):
+    from spacy_rnn_ner.spelling.lexicon import Lexicon
+
+    base = Lexicon({"the": 100.0})
+    merged = base.with_domain_words({"Apple": 9, "apple": 1, "pear": 10})
+    assert merged.counts["apple"] == pytest.approx(merged.counts["pear"])  # 9 + 1 = 10
+    (tmp_path / "a.txt").write_text("x 1\n", encoding="utf8")
+    (tmp_path / "b.txt").write_text("y 1\n", encoding="utf8")
+    spellers = []
+    for order in (["a.txt", "b.txt"], ["b.txt", "a.txt"]):
+        speller = spacy.blank("en").add_pipe("char_spell")
+        speller.set_lexicon(base)
+        speller.add_domain_words([tmp_path / name for name in order])
+        spellers.append(speller.lexicon.counts)
+    assert spellers[0] == spellers[1] and spellers[0]["x"] == spellers[0]["y"]

@@ -211,10 +211,10 @@ class CharSpeller(TrainablePipe):
         lexicon, e.g. a pretrained speller's before it reads text of your domain:
         `nlp.get_pipe("char_spell").add_domain_words(["train.spacy"])`. The merged
         lexicon is saved with the pipeline."""
-        lexicon = self.lexicon
-        for path in paths:
-            lexicon = lexicon.with_domain_words(count_corpus_words(path, self.vocab))
-        self.set_lexicon(lexicon)
+        counts: Counter = Counter()
+        for path in paths:  # one merge for all corpora, so their order does not matter
+            counts.update(count_corpus_words(path, self.vocab))
+        self.set_lexicon(self.lexicon.with_domain_words(counts))
 
     def clear_cache(self) -> None:
         """Forget the suggestions computed so far (e.g. to time the real work)."""

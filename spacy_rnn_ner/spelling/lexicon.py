@@ -49,7 +49,10 @@ class Lexicon:
         """Add the words of a domain corpus ("Glamorgan", "wickets"), with counts scaled
         to this lexicon's total as if the corpus were a sample of the same text; a word
         keeps the larger of its two counts."""
-        added = {w.lower(): c for w, c in counts.items() if c > 0 and w.replace("'", "").isalpha()}
+        added: Dict[str, float] = {}
+        for word, count in counts.items():  # "Apple" and "apple" add up
+            if count > 0 and word.replace("'", "").isalpha():
+                added[word.lower()] = added.get(word.lower(), 0.0) + count
         scale = sum(self.counts.values()) / (sum(added.values()) or 1.0) if self.counts else 1.0
         merged = dict(self.counts)
         for word, count in added.items():

@@ -96,7 +96,8 @@ def make_char_spell(
         saved by the component, or None to start untrained (then `initialize`).
     lexicon (Optional[str]): A `word count` file or "wordfreq:LANG"; used by
         `initialize`, and replaces a pretrained lexicon when given.
-    max_words (int): Keep this many most frequent lexicon words (0: all).
+    max_words (int): Keep this many most frequent words of `lexicon` (0: all); a
+        pretrained lexicon is used as saved.
     allow_list (List[str]): Words never treated as misspellings.
     max_edit_distance (int): Candidates are lexicon words within this many edits.
     min_length (int): Shorter tokens are never corrected.

@@ -140,6 +140,24 @@ def test_decoded_paths_respect_constraints(scheme):
             assert allowed[prev, cur], (scheme, [tag_names[i] for i in path])
 
 
+@pytest.mark.parametrize("scheme", ["BIO", "BILUO"])
+def test_constrained_viterbi_is_the_best_valid_path(scheme):
+    tag_names = make_tag_names(["PER"], scheme)
+    allowed, start, end = transition_constraints(tag_names, scheme)
+    crf = random_crf(len(tag_names), (allowed, start, end))
+    generator = torch.Generator().manual_seed(2)
+    emissions = torch.randn(8, 5, len(tag_names), generator=generator) * 3
+    lengths = torch.tensor([5, 4, 3, 2, 1, 5, 5, 3])
+    paths = crf.viterbi(emissions, lengths)
+    for b, length in enumerate(lengths.tolist()):
+        valid = [
+            p for p in all_paths(len(tag_names), length)
+            if start[p[0]] and end[p[-1]] and all(allowed[a, c] for a, c in zip(p, p[1:]))
+        ]
+        best = max(valid, key=lambda p: path_score(crf, emissions[b], p))
+        assert paths[b, :length].tolist() == list(best)
+
+
 def test_group_means_equal_brute_force():
     from spacy_rnn_ner.models.torch_modules import group_means
 

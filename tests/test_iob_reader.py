@@ -281,8 +281,7 @@ SHARED_FILES = [
 @pytest.mark.parametrize("name,options,n_sents,n_tokens", SHARED_FILES, ids=[f[0] for f in SHARED_FILES])
 def test_shared_corpus_counts(name, options, n_sents, n_tokens):
     path = SHARED / "corpora" / name
-    if not path.exists():
-        pytest.skip(f"{path} is not available")
+    assert path.exists(), f"{path} is missing from ../shared"
     with warnings.catch_warnings():
         # esp.* hold one I-X-after-O sentence each; counted in a warning, read leniently.
         warnings.simplefilter("ignore")
@@ -297,6 +296,5 @@ def test_shared_corpus_counts(name, options, n_sents, n_tokens):
 @pytest.mark.parametrize("name", ["conll2003/valid.txt", "ontonotes5/development.ner", "conll2002/ned.testa"])
 def test_shared_corpus_is_strict_iob2(name):
     path = SHARED / "corpora" / name
-    if not path.exists():
-        pytest.skip(f"{path} is not available")
+    assert path.exists(), f"{path} is missing from ../shared"
     assert read_all(path, strict=True)

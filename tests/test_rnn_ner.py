@@ -146,9 +146,13 @@ def test_window_settings_from_the_loading_config_win(overfit_nlp, tmp_path):
 
 def test_pipe_batches_equal_single_docs(overfit_nlp):
     texts = [text for text, _ in TRAIN_DATA] * 3 + ["", "   ", "Roosevelt " * 40]
-    one_by_one = [entities(overfit_nlp(text)) for text in texts]
+    singles = [overfit_nlp(text) for text in texts]
+    one_by_one = [entities(doc) for doc in singles]
+    confidences = [ent._.confidence for doc in singles for ent in doc.ents]
     for batch_size in (1, 4, 1000):
-        assert [entities(d) for d in overfit_nlp.pipe(texts, batch_size=batch_size)] == one_by_one
+        batched = list(overfit_nlp.pipe(texts, batch_size=batch_size))
+        assert [entities(d) for d in batched] == one_by_one
+        assert [ent._.confidence for d in batched for ent in d.ents] == pytest.approx(confidences, abs=1e-5)
 
 
 def test_empty_and_whitespace_docs(overfit_nlp):
@@ -208,6 +212,10 @@ def test_windows_without_overlap_work(overfit_nlp):
 
     scores = numpy.zeros((20, 3), dtype="f")
     assert decoding_segments(scores, 8, 0) == [(0, 8), (8, 16), (16, 20)]
+    # with overlap, the cut falls between the two adjacent tokens most surely 'O'
+    confident = numpy.tile(numpy.array([-1.0, 0.0, 0.0], dtype="f"), (20, 1))
+    confident[5:7, 0] = 5.0
+    assert decoding_segments(confident, 8, 4)[0] == (0, 6)
     model = overfit_nlp.get_pipe("rnn_ner").model
     text = " ".join(t for t, _ in TRAIN_DATA[:3]) * 3
     original = (model.attrs["window_size"], model.attrs["window_overlap"])
@@ -216,7 +224,9 @@ def test_windows_without_overlap_work(overfit_nlp):
         doc = overfit_nlp(text)
     finally:
         model.attrs["window_size"], model.attrs["window_overlap"] = original
-    assert len(doc) > 8 and len(doc.ents) > 0
+    assert len(doc) > 8
+    counts = Counter(ent.text for ent in doc.ents)
+    assert counts["Madrid"] == 3 and doc.ents[-1].end > len(doc) - 8  # every window is read
     with pytest.raises(ValueError, match="window_overlap must be 0 or more"):
         build_birnn_tagger(model.layers[0], window_overlap=-1)
 
@@ -235,7 +245,7 @@ def test_initialize_again_starts_afresh_and_may_add_labels():
     train_pipeline(nlp, examples, n_epochs=2)  # initializes again, with a new label
     assert set(ner.labels) == {"PER", "LOC", "ORG", "MISC", "EVENT"}
     assert encoder_module(ner.model).output.weight.shape[0] == trained.shape[0] + 4  # B, I, L, U of EVENT
-    assert isinstance(nlp("Acme Corp hired Maria Lopez.").ents, tuple)
+    assert {ent.label_ for ent in nlp("Acme Corp hired Maria Lopez in Madrid.").ents} <= set(ner.labels)
 
 
 def test_labels_from_initialize_config_and_errors():

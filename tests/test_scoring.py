@@ -130,11 +130,10 @@ def test_rnn_ner_scorer_setting():
     assert scores["seqeval_f"] == pytest.approx(scores["ents_f"])
 
 
-@pytest.mark.slow
 def test_trained_rnn_ner_scores_agree(trained_nlp_path):
     nlp = spacy.load(trained_nlp_path, config={"components": {"rnn_ner": {"scorer": SEQEVAL_SCORER}}})
     scores = nlp.evaluate(read_examples(nlp, "dev.iob"))
-    assert scores["ents_f"] > 0.3
+    assert scores["ents_f"] > 0.45  # 0.54 when measured
     assert scores["seqeval_f"] == pytest.approx(scores["ents_f"])
     assert scores["seqeval_strict_f"] == pytest.approx(scores["ents_f"])
     for label, values in scores["ents_per_type"].items():

@@ -43,7 +43,7 @@ def test_train_then_evaluate(trained_dir):
     run("spacy", "evaluate", str(trained_dir / "model" / "model-best"), str(trained_dir / "dev.spacy"),
         "--output", str(trained_dir / "scores.json"))
     scores = json.loads((trained_dir / "scores.json").read_text())
-    assert 0.0 < scores["ents_f"] <= 1.0
+    assert 0.3 < scores["ents_f"] <= 1.0  # 0.52 when measured (60 steps on the sample)
     assert set(scores["ents_per_type"]) <= {"PER", "LOC", "ORG", "MISC"}
 
 

@@ -37,6 +37,7 @@ from ..spelling.casing import casing_pattern, match_casing
 SHIPPED_MODELS = {"en": Path(__file__).resolve().parents[1] / "data" / "char_spell_en"}
 LEXICON_FILE = "lexicon.txt.gz"
 SENTENCE_END = {".", "!", "?", ":", ";", '"', "''", "``", "\n"}
+# factory settings: from the config, never from a saved cfg
 CONFIG_SETTINGS = ("allow_list", "max_edit_distance", "min_length", "n_suggestions", "beam_search", "correct_names")
 CACHE_SIZE = 50000  # suggestions kept per lower-cased word, least recently used dropped first
 
@@ -187,9 +188,6 @@ class CharSpeller(TrainablePipe):
         self._trie: Optional[Dict[str, Any]] = None
         self._ranks: Optional[Dict[str, int]] = None
         self._cache: "OrderedDict[str, List[Tuple[str, float]]]" = OrderedDict()
-        # The factory's settings: they win over those saved with a model, so that
-        # `spacy.load(path, config=...)` and nlp.config describe what runs.
-        self._settings = {key: self.cfg[key] for key in CONFIG_SETTINGS}
         self.missing_pretrained: Optional[str] = None  # error to raise on use, if set
         self._alphabet: Tuple[str, frozenset] = ("", frozenset())
         _register_extensions()
@@ -496,7 +494,9 @@ class CharSpeller(TrainablePipe):
         everything but what was learned)."""
         if keep_settings:
             return {k: v for k, v in stored.items() if k in ("chars", "ranking", *MODEL_SHAPE_KEYS)}
-        return {k: v for k, v in stored.items() if k not in self._settings}
+        # The factory's settings win, so that `spacy.load(path, config=...)` and
+        # nlp.config describe what runs.
+        return {k: v for k, v in stored.items() if k not in CONFIG_SETTINGS}
 
     def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
         """Serialize "cfg", "lexicon" and "model" (any may be excluded)."""

@@ -85,7 +85,6 @@ def test_worker_threads_from_environment(monkeypatch):
     assert parallel.worker_threads() == 1
     monkeypatch.delenv(parallel.WORKER_THREADS_ENV)
     assert parallel.worker_threads() == 1
-    assert os.environ.get(parallel.WORKER_THREADS_ENV) is None
 
 
 ANNOTATE_SCRIPT = """

@@ -23,7 +23,7 @@ def convert_sample(directory) -> None:
 @pytest.fixture(scope="module")
 def trained_dir(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cli")
-    train_on_sample("rnn_ner.cfg", tmp, max_steps=60, hidden_width=64)
+    train_on_sample("rnn_ner.cfg", tmp, max_steps=600, hidden_width=256)  # as .ci/demo trains
     return tmp
 
 
@@ -43,8 +43,22 @@ def test_train_then_evaluate(trained_dir):
     run("spacy", "evaluate", str(trained_dir / "model" / "model-best"), str(trained_dir / "dev.spacy"),
         "--output", str(trained_dir / "scores.json"))
     scores = json.loads((trained_dir / "scores.json").read_text())
-    assert 0.3 < scores["ents_f"] <= 1.0  # 0.52 when measured (60 steps on the sample)
+    assert 0.75 < scores["ents_f"] <= 1.0  # 0.85 when measured (600 steps, as .ci/demo)
     assert set(scores["ents_per_type"]) <= {"PER", "LOC", "ORG", "MISC"}
+
+
+def test_context_decides_the_label_in_sentences_not_trained_on(trained_dir):
+    import spacy
+
+    nlp = spacy.load(trained_dir / "model" / "model-best")
+    sentences = {  # none of these is in corpus/
+        "Yesterday President Roosevelt thanked the volunteers.": ("Roosevelt", "PER"),
+        "The bakery on Roosevelt Street in Manhattan closed.": ("Roosevelt Street", "LOC"),
+        "Mayor Lindqvist opened a school on Lindqvist Road in Oslo.": ("Lindqvist Road", "LOC"),
+    }
+    for text, expected in sentences.items():
+        assert expected in [(ent.text, ent.label_) for ent in nlp(text).ents], text
+    assert [ent.label_ for ent in nlp("President Roosevelt visited Chicago.").ents] == ["PER", "LOC"]
 
 
 def test_package_lists_this_package_as_requirement(trained_dir):

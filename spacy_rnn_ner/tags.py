@@ -7,7 +7,7 @@ from typing import Container, List, Optional, Sequence, Tuple
 
 import numpy
 from spacy.tokens import Doc
-from spacy.training.iob_utils import biluo_to_iob
+from spacy.training.iob_utils import biluo_to_iob, offsets_to_biluo_tags
 
 SCHEMES = ("BIO", "BILUO")
 OUTSIDE = "O"
@@ -106,15 +106,11 @@ def preset_tag_mask(doc: Doc, labels: Container[str], tag_names: Sequence[str], 
     the model does not know makes its tokens 'O' (it is kept as it is). Tokens
     outside preset entities allow every tag.
     """
-    biluo: List[Optional[str]] = [None] * len(doc)
+    known = [(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents if ent.label_ in labels]
+    biluo: List[Optional[str]] = offsets_to_biluo_tags(doc, known, missing="-")
     for ent in doc.ents:
-        if ent.label_ in labels:
-            n = ent.end - ent.start
-            label = ent.label_
-            inner = [f"B-{label}"] + [f"I-{label}"] * (n - 2) + [f"L-{label}"]
-            biluo[ent.start : ent.end] = [f"U-{label}"] if n == 1 else inner
-        else:
-            biluo[ent.start : ent.end] = [OUTSIDE] * (ent.end - ent.start)
+        if ent.label_ not in labels:
+            biluo[ent.start : ent.end] = [OUTSIDE] * len(ent)
     return gold_tag_mask(biluo, tag_names, scheme)
 
 

@@ -189,7 +189,6 @@ class CharSpeller(TrainablePipe):
         self._ranks: Optional[Dict[str, int]] = None
         self._cache: "OrderedDict[str, List[Tuple[str, float]]]" = OrderedDict()
         self.missing_pretrained: Optional[str] = None  # error to raise on use, if set
-        self._alphabet: Tuple[str, frozenset] = ("", frozenset())
         _register_extensions()
         # nlp.pipe(n_process>1) forks: give each worker one torch thread so it cannot hang.
         install_fork_hook()
@@ -269,9 +268,7 @@ class CharSpeller(TrainablePipe):
     def _spellable(self, lower: str) -> bool:
         """Whether the model's character inventory holds every letter of the word."""
         chars = self.cfg["chars"]
-        if chars != self._alphabet[0]:
-            self._alphabet = (chars, frozenset(chars))
-        return not chars or all(char in self._alphabet[1] for char in lower)
+        return not chars or all(char in chars for char in lower)
 
     # Prediction
 

@@ -233,15 +233,12 @@ class RNNEntityRecognizer(TrainablePipe):
                 doc.ents = []
                 continue
             preset = list(doc.ents)  # kept as they are (see _keep_preset_ents)
-            taken = numpy.zeros((len(doc),), dtype=bool)
-            for ent in preset:
-                taken[ent.start : ent.end] = True
             spans = []
             for start, end, label in tagging.tag_spans(result.tags, tag_names, scheme):
                 start, end = _strip_space(doc, start, end)
-                if start < end and not taken[start:end].any():
+                if start < end and not any(ent.start < end and start < ent.end for ent in preset):
                     spans.append(Span(doc, start, end, label=label))
-            doc.ents = sorted(preset + spans, key=lambda span: span.start)
+            doc.ents = sorted(preset + spans, key=lambda span: span.start) if preset else spans
             if spans and self.set_confidence:
                 # log P(span) = unary[s] + sum(pairwise[t] - unary[t], s <= t < e-1)
                 steps = numpy.concatenate([[0.0], numpy.cumsum(result.pairwise - result.unary[:-1])])

@@ -16,6 +16,7 @@ from spacy_rnn_ner.spelling.casing import casing_pattern
 from spacy_rnn_ner.corpora.typos import create_typo_corpus
 from spacy_rnn_ner.spelling.candidates import DeletionIndex, osa_distance
 from spacy_rnn_ner.spelling.lexicon import Lexicon, LexiconFormatError
+from spacy_rnn_ner.spelling.phonetic import PhoneticIndex, phonetic_key
 
 COMPONENT_SOURCE = Path(__file__).resolve().parents[1] / "spacy_rnn_ner" / "components" / "char_spell.py"
 requires_shipped = pytest.mark.skipif(not (SHIPPED_MODELS["en"] / "model").exists(), reason="no shipped model")
@@ -51,6 +52,33 @@ def test_osa_distance_and_index():
     index = DeletionIndex(["network", "networks", "net", "work"])
     assert index.lookup("networc") == [("network", 1), ("networks", 2)]
     assert index.lookup("wrok", max_distance=1) == [("work", 1)]
+
+
+def test_phonetic_key_and_index():
+    assert phonetic_key("purple") == phonetic_key("perpul") == "prpl"
+    assert phonetic_key("curtains") == phonetic_key("courtens") == "krtns"
+    assert phonetic_key("phone") == phonetic_key("fone")
+    assert phonetic_key("minutes") == phonetic_key("muinets") == "mnts"
+    assert phonetic_key("aunt") != phonetic_key("runt")
+    assert phonetic_key("") == ""
+    index = PhoneticIndex(["purple", "people", "paper", "pupil"])
+    # only words beyond the deletion index's reach, within the limit
+    assert index.lookup("perpul", 2, 3) == [("purple", 3)]
+    assert index.lookup("perpul", 2, 2) == []
+    assert index.lookup("purple", 0, 3) == []
+
+
+@requires_shipped
+def test_shipped_model_corrects_typos_by_sound_beyond_two_edits():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("char_spell")
+    assert nlp.get_pipe("char_spell").cfg["phonetic_max_distance"] == 3
+    assert nlp("ten muinets later")._.corrected_text == "ten minutes later"
+    assert "purple" in [c for c, _ in nlp("perpul")[0]._.suggestions]  # 3 edits away
+    off = spacy.blank("en")
+    off.add_pipe("char_spell", config={"phonetic_max_distance": 0})
+    assert off("ten muinets later")._.corrected_text == "ten minuets later"
+    assert "purple" not in [c for c, _ in off("perpul")[0]._.suggestions]
 
 
 def test_match_casing():

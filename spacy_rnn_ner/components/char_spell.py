@@ -4,7 +4,8 @@ Tokens that are in the lexicon take a fast path (one set lookup). A token is a
 misspelling candidate only if it is purely alphabetic, long enough, not on the
 allow-list and does not look like a name (capitalised mid-sentence, all caps,
 mixed case). Candidates come from a symmetric-deletion index (lexicon words
-within `max_edit_distance` edits); a char encoder-decoder scores
+within `max_edit_distance` edits, and words that sound alike up to
+`phonetic_max_distance` edits); a char encoder-decoder scores
 log P(candidate | typo), combined with log word frequency and edit distance.
 When no candidate is close enough, a beam search constrained to a lexicon
 trie proposes one. The correction goes to `token.norm_` (lower case),
@@ -38,7 +39,10 @@ SHIPPED_MODELS = {"en": Path(__file__).resolve().parents[1] / "data" / "char_spe
 LEXICON_FILE = "lexicon.txt.gz"
 SENTENCE_END = {".", "!", "?", ":", ";", '"', "''", "``", "\n"}
 # factory settings: from the config, never from a saved cfg
-CONFIG_SETTINGS = ("allow_list", "max_edit_distance", "min_length", "n_suggestions", "beam_search", "correct_names")
+CONFIG_SETTINGS = (
+    "allow_list", "max_edit_distance", "phonetic_max_distance", "min_length", "n_suggestions", "beam_search",
+    "correct_names",
+)
 CACHE_SIZE = 50000  # suggestions kept per lower-cased word, least recently used dropped first
 
 DEFAULT_MODEL_CONFIG = """
@@ -67,6 +71,7 @@ DEFAULT_RANKING = {"model_weight": 1.0, "freq_weight": 0.3, "distance_weight": -
         "max_words": 80000,
         "allow_list": [],
         "max_edit_distance": 2,
+        "phonetic_max_distance": 3,
         "min_length": 3,
         "n_suggestions": 5,
         "beam_search": True,
@@ -89,6 +94,7 @@ def make_char_spell(
     beam_search: bool,
     scorer: Optional[Callable],
     correct_names: bool = False,
+    phonetic_max_distance: int = 3,
 ) -> "CharSpeller":
     """Create a `char_spell` component.
 
@@ -101,6 +107,8 @@ def make_char_spell(
         pretrained lexicon is used as saved.
     allow_list (List[str]): Words never treated as misspellings.
     max_edit_distance (int): Candidates are lexicon words within this many edits.
+    phonetic_max_distance (int): Words with the typo's phonetic key up to this
+        many edits away are candidates too ("perpul" -> purple); 0 turns this off.
     min_length (int): Shorter tokens are never corrected.
     n_suggestions (int): Length of `token._.suggestions`.
     beam_search (bool): Decode with a lexicon-constrained beam when no candidate is near.
@@ -119,6 +127,7 @@ def make_char_spell(
         name,
         allow_list=allow_list,
         max_edit_distance=max_edit_distance,
+        phonetic_max_distance=phonetic_max_distance,
         min_length=min_length,
         n_suggestions=n_suggestions,
         beam_search=beam_search,
@@ -154,6 +163,7 @@ class CharSpeller(TrainablePipe):
         *,
         allow_list: Sequence[str] = (),
         max_edit_distance: int = 2,
+        phonetic_max_distance: int = 3,
         min_length: int = 3,
         n_suggestions: int = 5,
         beam_search: bool = True,
@@ -168,6 +178,7 @@ class CharSpeller(TrainablePipe):
             "chars": "",
             "ranking": dict(DEFAULT_RANKING),
             "max_edit_distance": max_edit_distance,
+            "phonetic_max_distance": phonetic_max_distance,
             "min_length": min_length,
             "n_suggestions": n_suggestions,
             "beam_search": beam_search,
@@ -185,6 +196,7 @@ class CharSpeller(TrainablePipe):
         self.lexicon = Lexicon({})
         self._known: set = set()
         self._index: Any = None
+        self._phonetic_index: Any = None
         self._trie: Optional[Dict[str, Any]] = None
         self._ranks: Optional[Dict[str, int]] = None
         self._cache: "OrderedDict[str, List[Tuple[str, float]]]" = OrderedDict()
@@ -200,6 +212,7 @@ class CharSpeller(TrainablePipe):
         self.lexicon = lexicon
         self._known = set(lexicon.counts) | {w.lower() for w in self.cfg["allow_list"]}
         self._index = None
+        self._phonetic_index = None
         self._trie = None
         self._ranks = None
         self._cache.clear()
@@ -225,6 +238,21 @@ class CharSpeller(TrainablePipe):
 
             self._index = DeletionIndex(self.lexicon.words(), self.cfg["max_edit_distance"])
         return self._index
+
+    def build_indexes(self) -> None:
+        """Build the candidate indexes now, e.g. before timing or serving (they are
+        otherwise built when the first misspelling is seen)."""
+        self.index
+        if self.cfg.get("phonetic_max_distance", 0) > self.cfg["max_edit_distance"]:
+            self.phonetic_index
+
+    @property
+    def phonetic_index(self) -> Any:
+        if self._phonetic_index is None:
+            from ..spelling.phonetic import PhoneticIndex
+
+            self._phonetic_index = PhoneticIndex(self.lexicon.words())
+        return self._phonetic_index
 
     @property
     def trie(self) -> Dict[str, Any]:
@@ -358,7 +386,7 @@ class CharSpeller(TrainablePipe):
     def _rank(self, words: Sequence[str]) -> List[List[Tuple[str, float]]]:
         from ..models.speller import constrained_beam_search, has_module, is_channel_model, score_candidates
 
-        candidates = [self._prefilter(self.index.lookup(word)) for word in words]
+        candidates = [self.candidates(word) for word in words]
         if not has_module(self.model):
             raise ValueError(f"'{self.name}' has no model yet: initialize it or load a pretrained one.")
         model_scores = score_candidates(self.model, words, [[c for c, _ in cands] for cands in candidates])
@@ -374,6 +402,15 @@ class CharSpeller(TrainablePipe):
                 scored = self._beam_candidates(word, constrained_beam_search(self.model, word, self.trie))
             results.append(_normalise(scored, self.cfg["n_suggestions"]))
         return results
+
+    def candidates(self, word: str) -> List[Tuple[str, int]]:
+        """Lexicon words near `word` with their edit distances: the best by frequency
+        and distance within `max_edit_distance`, then those that sound alike further away."""
+        candidates = self._prefilter(self.index.lookup(word))
+        phonetic_limit = self.cfg.get("phonetic_max_distance", 0)
+        if phonetic_limit > self.cfg["max_edit_distance"]:
+            candidates += self.phonetic_index.lookup(word, self.cfg["max_edit_distance"], phonetic_limit)
+        return candidates
 
     def _prefilter(self, candidates: List[Tuple[str, int]]) -> List[Tuple[str, int]]:
         """Keep the `max_candidates` best candidates by frequency and distance alone."""

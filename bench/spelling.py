@@ -3,9 +3,9 @@
     nice -n 10 .venv/bin/python bench/spelling.py [--ner-model bench/runs/conll2003_rnn_ner/model-best]
 
 Isolated words (top-1 / top-5, lower-cased exact match): Norvig's spell-testset1
-and TOEFL-Spell type-M pairs (all, and the "eval" essays held out from the
-shipped model's fine-tuning). Sentence level: JFLEG noisy vs clean (word
-correction rate, correct words broken). Clean text: CoNLL-2003 test tokens
+and TOEFL-Spell type-M pairs (all; the "tune" essays the shipped model's choices
+were made on; the "eval" essays held out from its fine-tuning). Sentence level:
+JFLEG noisy vs clean (word correction rate, correct words broken). Clean text: CoNLL-2003 test tokens
 changed. Throughput of the spaCy pipeline on running text. With --ner-model,
 entity F1 on clean / noisy / noisy + char_spell CoNLL-2003 test. Data is read
 from ../shared (never copied). Needs `pip install pyspellchecker==0.9.1 symspellpy==6.10.1`.
@@ -210,11 +210,13 @@ def set_name_min_prob(speller, value: float) -> None:
     speller.clear_cache()
 
 
-def ner_robustness(model_path: Path, seed: int = 0, split: str = "test",
-                   own_pipeline_only: bool = False, name_min_prob: Optional[float] = None) -> Dict[str, Dict[str, float]]:
+def ner_robustness(model_path: Path, seed: int = 0, split: str = "test", own_pipeline_only: bool = False,
+                   name_min_prob: Optional[float] = None,
+                   phonetic_max_distance: Optional[int] = None) -> Dict[str, Dict[str, float]]:
     """Entity F1 (spaCy's ents scorer) on CoNLL-2003 `split` (test or valid), clean and
     noisy, without char_spell, with it, and with it correcting name typos too.
-    name_min_prob: if given, every char_spell (the pipeline's own too) uses it."""
+    name_min_prob: if given, every char_spell (the pipeline's own too) uses it.
+    phonetic_max_distance: if given, the char_spell components added here use it."""
     from spacy_rnn_ner.corpora.iob import read_iob_docs
     from spacy_rnn_ner.spelling.typos import TypoGenerator
 
@@ -239,6 +241,8 @@ def ner_robustness(model_path: Path, seed: int = 0, split: str = "test",
             continue
         speller = None
         if spell_config is not None:
+            if phonetic_max_distance is not None:
+                spell_config = {**spell_config, "phonetic_max_distance": phonetic_max_distance}
             speller = spacy.blank("en", vocab=ner.vocab).add_pipe("char_spell", config=spell_config)
             if domain:
                 speller.add_domain_words([domain_words])
@@ -276,6 +280,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--ner-model", type=Path, default=None)
     parser.add_argument("--output", type=Path, default=None, help="write the results as JSON")
     parser.add_argument("--skip-baselines", action="store_true")
+    parser.add_argument("--phonetic-max-distance", type=int, default=None,
+                        help="char_spell setting (default: the component's); 0 turns phonetic candidates off")
     parser.add_argument("--ner-only", choices=["valid", "test"], default=None,
                         help="run only the typo-robust NER part, on this CoNLL split")
     parser.add_argument("--own-pipeline-only", action="store_true",
@@ -290,14 +296,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.ner_only:
         results["ner"] = {args.ner_only: ner_robustness(args.ner_model, split=args.ner_only,
                                                         own_pipeline_only=args.own_pipeline_only,
-                                                        name_min_prob=args.name_min_prob)}
+                                                        name_min_prob=args.name_min_prob,
+                                                        phonetic_max_distance=args.phonetic_max_distance)}
         if args.output:
             args.output.write_text(json.dumps(results, indent=2), encoding="utf-8")
         return 0
     nlp = spacy.blank("en")
     start = time.perf_counter()
-    speller = nlp.add_pipe("char_spell", config={"pretrained": args.pretrained})
-    speller.index  # build the candidate index now, not inside a timed section
+    spell_config = {"pretrained": args.pretrained}
+    if args.phonetic_max_distance is not None:
+        spell_config["phonetic_max_distance"] = args.phonetic_max_distance
+    speller = nlp.add_pipe("char_spell", config=spell_config)
+    speller.build_indexes()  # now, not inside a timed section
     results["load_seconds"] = time.perf_counter() - start
     print(f"char_spell loaded, index built in {results['load_seconds']:.1f}s", flush=True)
 
@@ -306,6 +316,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     # word pairs only (single-word misspelling and correction), in every set alike
     toefl = [pair for part in TOEFL_SPLIT for pair in toefl_part(toefl_rows, part)]
     toefl_eval = toefl_part(toefl_rows, "eval")  # essays the shipped model never saw
+    toefl_tune = toefl_part(toefl_rows, "tune")  # essays its choices were made on
     toefl_sample = random.Random(0).sample(toefl, min(args.sample, len(toefl)))
     systems: List[Tuple[str, Suggest]] = [("char_spell", char_spell_suggester(speller))]
     if not args.skip_baselines:
@@ -318,7 +329,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for name, suggest in systems:
         runs = [("norvig testset1", norvig), (f"toefl-spell M (sample {len(toefl_sample)})", toefl_sample)]
         if not name.startswith("pyspellchecker"):  # pyspellchecker is too slow for thousands of pairs
-            runs += [("toefl-spell M", toefl), ("toefl-spell M, eval essays", toefl_eval)]
+            runs += [("toefl-spell M", toefl), ("toefl-spell M, tune essays", toefl_tune),
+                     ("toefl-spell M, eval essays", toefl_eval)]
         for set_name, pairs in runs:
             rows.append({"set": set_name, **isolated_accuracy(name, suggest, pairs)})
             print(rows[-1], flush=True)
@@ -337,13 +349,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for name, lines in texts.items():
         # fresh pipelines for each text, so that "cold" means cold caches (tokenizer's too)
         fresh = spacy.blank("en")
-        fresh.add_pipe("char_spell", config={"pretrained": args.pretrained}).index  # built before timing
+        fresh.add_pipe("char_spell", config=spell_config).build_indexes()  # before timing
         results[f"throughput_{name}"] = throughput(fresh, lines)
         results[f"throughput_{name}_tokenizer_only"] = throughput(spacy.blank("en"), lines)
         print("throughput", name, results[f"throughput_{name}"], results[f"throughput_{name}_tokenizer_only"], flush=True)
     if args.ner_model:
         if args.ner_model.exists():
-            results["ner"] = {"test": ner_robustness(args.ner_model)}
+            results["ner"] = {"test": ner_robustness(args.ner_model, phonetic_max_distance=args.phonetic_max_distance)}
         else:
             print(f"NER model {args.ner_model} not found: skipping the NER robustness part", file=sys.stderr)
     print(json.dumps(results, indent=2))

@@ -11,7 +11,7 @@ import srsly
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from spacy_rnn_ner.components.char_spell import SHIPPED_MODELS, match_casing
+from spacy_rnn_ner.components.char_spell import PHONETIC_CANDIDATES, SHIPPED_MODELS, match_casing
 from spacy_rnn_ner.spelling.casing import casing_pattern
 from spacy_rnn_ner.corpora.typos import create_typo_corpus
 from spacy_rnn_ner.spelling.candidates import DeletionIndex, osa_distance
@@ -57,28 +57,52 @@ def test_osa_distance_and_index():
 def test_phonetic_key_and_index():
     assert phonetic_key("purple") == phonetic_key("perpul") == "prpl"
     assert phonetic_key("curtains") == phonetic_key("courtens") == "krtns"
-    assert phonetic_key("phone") == phonetic_key("fone")
     assert phonetic_key("minutes") == phonetic_key("muinets") == "mnts"
-    assert phonetic_key("aunt") != phonetic_key("runt")
+    assert phonetic_key("phone") == phonetic_key("fone") != phonetic_key("pone")
+    assert phonetic_key("city") == phonetic_key("sity") != phonetic_key("kity")
+    assert phonetic_key("aunt")[0] == phonetic_key("ant")[0] == "V"
     assert phonetic_key("") == ""
-    index = PhoneticIndex(["purple", "people", "paper", "pupil"])
-    # only words beyond the deletion index's reach, within the limit
-    assert index.lookup("perpul", 2, 3) == [("purple", 3)]
+    words = ["purple", "propel", "purpl", "preppily", "people", "paper", "pupil"]
+    index = PhoneticIndex(words)
+    # same key only (not people, pupil: 3 edits but another key), beyond min_distance
+    # (not purpl: 2 edits), within max_distance (not preppily: 4), nearest first
+    assert index.lookup("perpul", 2, 3) == [("purple", 3), ("propel", 3)]
+    assert index.lookup("perpul", 1, 4) == [("purpl", 2), ("purple", 3), ("propel", 3), ("preppily", 4)]
     assert index.lookup("perpul", 2, 2) == []
-    assert index.lookup("purple", 0, 3) == []
+    assert index.lookup("", 0, 3) == []
 
 
 @requires_shipped
-def test_shipped_model_corrects_typos_by_sound_beyond_two_edits():
-    nlp = spacy.blank("en")
-    nlp.add_pipe("char_spell")
-    assert nlp.get_pipe("char_spell").cfg["phonetic_max_distance"] == 3
-    assert nlp("ten muinets later")._.corrected_text == "ten minutes later"
-    assert "purple" in [c for c, _ in nlp("perpul")[0]._.suggestions]  # 3 edits away
-    off = spacy.blank("en")
-    off.add_pipe("char_spell", config={"phonetic_max_distance": 0})
-    assert off("ten muinets later")._.corrected_text == "ten minuets later"
-    assert "purple" not in [c for c, _ in off("perpul")[0]._.suggestions]
+def test_shipped_model_corrects_typos_by_sound_beyond_two_edits(shipped_nlp):
+    speller = shipped_nlp.get_pipe("char_spell")
+    assert speller.cfg["phonetic_max_distance"] == 3
+    assert shipped_nlp("ten muinets later")._.corrected_text == "ten minutes later"
+    assert ("purple", 3) in speller.candidates("perpul")
+    assert ("purple", 3) in speller.candidates("perpul", prune=False)
+    # never more than half of a short typo's letters: "cak" keeps its near candidates only
+    assert speller.phonetic_index.lookup("cak", 2, 3)  # "coke", "kayak", ... 3 edits away
+    assert all(distance <= 2 for _, distance in speller.candidates("cak", prune=False))
+    # and at most PHONETIC_CANDIDATES of them: "stater" has 24
+    assert len(speller.phonetic_index.lookup("stater", 2, 3)) > PHONETIC_CANDIDATES
+    assert sum(distance > 2 for _, distance in speller.candidates("stater")) == PHONETIC_CANDIDATES
+    try:
+        for off in (0, 2):  # 0, or not beyond max_edit_distance: no phonetic candidates
+            speller.cfg["phonetic_max_distance"] = off
+            speller.clear_cache()
+            assert ("purple", 3) not in speller.candidates("perpul")
+            assert shipped_nlp("ten muinets later")._.corrected_text == "ten minuets later"
+    finally:
+        speller.cfg["phonetic_max_distance"] = 3
+        speller.clear_cache()
+
+
+@requires_shipped
+def test_phonetic_candidates_default_to_english_pipelines_only():
+    german = spacy.blank("de").add_pipe("char_spell")
+    assert german.cfg["phonetic_max_distance"] == 0
+    german.build_indexes()
+    assert german._phonetic_index is None  # not built when off
+    assert spacy.blank("en").add_pipe("char_spell", config={"phonetic_max_distance": 4}).cfg["phonetic_max_distance"] == 4
 
 
 def test_match_casing():
@@ -364,12 +388,22 @@ def test_saved_pipeline_loads_without_its_pretrained_directory(tiny_nlp, tmp_pat
 
 
 def test_settings_given_at_load_time_win_over_saved_ones(tiny_nlp, tmp_path):
-    tiny_nlp.to_disk(tmp_path / "pipeline")
+    speller = tiny_nlp.get_pipe("char_spell")
+    phonetic = speller.cfg["phonetic_max_distance"]
+    speller.cfg["phonetic_max_distance"] = 5  # saved, then overridden at load time
+    try:
+        tiny_nlp.to_disk(tmp_path / "pipeline")
+    finally:
+        speller.cfg["phonetic_max_distance"] = phonetic
     assert tiny_nlp("aple").text != tiny_nlp("aple")._.corrected_text
-    overrides = {"components.char_spell.min_length": 10, "components.char_spell.allow_list": ["aple"]}
+    overrides = {
+        "components.char_spell.min_length": 10, "components.char_spell.allow_list": ["aple"],
+        "components.char_spell.phonetic_max_distance": 0,
+    }
     loaded = spacy.load(tmp_path / "pipeline", config=overrides)
     speller = loaded.get_pipe("char_spell")
     assert speller.cfg["min_length"] == 10 and speller.cfg["allow_list"] == ["aple"]
+    assert speller.cfg["phonetic_max_distance"] == 0
     assert loaded("aple")._.corrected_text == "aple"
     # what was learned still comes from the saved model
     assert speller.cfg["ranking"] == pytest.approx(tiny_nlp.get_pipe("char_spell").cfg["ranking"])  # JSON floats
@@ -386,7 +420,7 @@ def test_constrained_beam_search_only_yields_lexicon_words(tiny_nlp):
 
 def test_far_typo_uses_the_beam_of_a_posterior_model_only(tiny_nlp):
     speller = tiny_nlp.get_pipe("char_spell")
-    assert not speller.index.lookup("zzipppeerr")  # beyond max_edit_distance
+    assert not speller.candidates("zzipppeerr")  # beyond max_edit_distance, and zipper is 4 edits away
     speller.clear_cache()
     assert speller.model.attrs["direction"] == "channel"
     assert speller.suggest(["zzipppeerr"])["zzipppeerr"] == []  # a channel model cannot spell words: left alone

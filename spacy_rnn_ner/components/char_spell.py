@@ -34,6 +34,7 @@ from thinc.api import Config, Model, Optimizer
 from ..parallel import install_fork_hook
 from ..spelling.lexicon import Lexicon, count_corpus_words, load_lexicon
 from ..spelling.casing import casing_pattern, match_casing
+from ..spelling.phonetic import PhoneticIndex
 
 SHIPPED_MODELS = {"en": Path(__file__).resolve().parents[1] / "data" / "char_spell_en"}
 LEXICON_FILE = "lexicon.txt.gz"
@@ -44,6 +45,8 @@ CONFIG_SETTINGS = (
     "correct_names",
 )
 CACHE_SIZE = 50000  # suggestions kept per lower-cased word, least recently used dropped first
+PHONETIC_CANDIDATES = 10  # phonetic candidates kept per typo, the best by frequency and distance
+PHONETIC_LANGUAGES = {"en": 3}  # default phonetic_max_distance: the key follows English spelling
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -71,7 +74,7 @@ DEFAULT_RANKING = {"model_weight": 1.0, "freq_weight": 0.3, "distance_weight": -
         "max_words": 80000,
         "allow_list": [],
         "max_edit_distance": 2,
-        "phonetic_max_distance": 3,
+        "phonetic_max_distance": None,
         "min_length": 3,
         "n_suggestions": 5,
         "beam_search": True,
@@ -94,7 +97,7 @@ def make_char_spell(
     beam_search: bool,
     scorer: Optional[Callable],
     correct_names: bool = False,
-    phonetic_max_distance: int = 3,
+    phonetic_max_distance: Optional[int] = None,
 ) -> "CharSpeller":
     """Create a `char_spell` component.
 
@@ -107,8 +110,10 @@ def make_char_spell(
         pretrained lexicon is used as saved.
     allow_list (List[str]): Words never treated as misspellings.
     max_edit_distance (int): Candidates are lexicon words within this many edits.
-    phonetic_max_distance (int): Words with the typo's phonetic key up to this
-        many edits away are candidates too ("perpul" -> purple); 0 turns this off.
+    phonetic_max_distance (Optional[int]): Words with the typo's phonetic key up to
+        this many edits away (and never more than half the typo's letters) are
+        candidates too ("muinets" -> minutes); 0 turns this off. None: 3 for English
+        pipelines, 0 for other languages (the key follows English spelling).
     min_length (int): Shorter tokens are never corrected.
     n_suggestions (int): Length of `token._.suggestions`.
     beam_search (bool): Decode with a lexicon-constrained beam when no candidate is near.
@@ -127,7 +132,9 @@ def make_char_spell(
         name,
         allow_list=allow_list,
         max_edit_distance=max_edit_distance,
-        phonetic_max_distance=phonetic_max_distance,
+        phonetic_max_distance=(
+            PHONETIC_LANGUAGES.get(nlp.lang, 0) if phonetic_max_distance is None else phonetic_max_distance
+        ),
         min_length=min_length,
         n_suggestions=n_suggestions,
         beam_search=beam_search,
@@ -163,7 +170,7 @@ class CharSpeller(TrainablePipe):
         *,
         allow_list: Sequence[str] = (),
         max_edit_distance: int = 2,
-        phonetic_max_distance: int = 3,
+        phonetic_max_distance: int = 0,
         min_length: int = 3,
         n_suggestions: int = 5,
         beam_search: bool = True,
@@ -240,17 +247,20 @@ class CharSpeller(TrainablePipe):
         return self._index
 
     def build_indexes(self) -> None:
-        """Build the candidate indexes now, e.g. before timing or serving (they are
-        otherwise built when the first misspelling is seen)."""
-        self.index
+        """Build the candidate indexes (and a posterior model's lexicon trie) now, e.g.
+        before timing or serving; otherwise they are built when first needed."""
+        from ..models.speller import has_module, is_channel_model
+
+        _ = self.index
         if self.cfg.get("phonetic_max_distance", 0) > self.cfg["max_edit_distance"]:
-            self.phonetic_index
+            _ = self.phonetic_index
+        if self.cfg["beam_search"] and has_module(self.model) and not is_channel_model(self.model):
+            _ = self.trie
 
     @property
-    def phonetic_index(self) -> Any:
+    def phonetic_index(self) -> PhoneticIndex:
+        """Lexicon words by phonetic key (built on first use, about 0.5 s for 80,000 words)."""
         if self._phonetic_index is None:
-            from ..spelling.phonetic import PhoneticIndex
-
             self._phonetic_index = PhoneticIndex(self.lexicon.words())
         return self._phonetic_index
 
@@ -398,23 +408,42 @@ class CharSpeller(TrainablePipe):
                  + ranking["distance_weight"] * d)
                 for (c, d), s in zip(cands, scores)
             ]
-            if not scored and self.cfg["beam_search"] and not is_channel_model(self.model):
-                scored = self._beam_candidates(word, constrained_beam_search(self.model, word, self.trie))
+            near = any(d <= self.cfg["max_edit_distance"] for _, d in cands)
+            if not near and self.cfg["beam_search"] and not is_channel_model(self.model):
+                found = {c for c, _ in scored}
+                beam = self._beam_candidates(word, constrained_beam_search(self.model, word, self.trie))
+                scored += [(c, score) for c, score in beam if c not in found]
             results.append(_normalise(scored, self.cfg["n_suggestions"]))
         return results
 
-    def candidates(self, word: str) -> List[Tuple[str, int]]:
-        """Lexicon words near `word` with their edit distances: the best by frequency
-        and distance within `max_edit_distance`, then those that sound alike further away."""
-        candidates = self._prefilter(self.index.lookup(word))
-        phonetic_limit = self.cfg.get("phonetic_max_distance", 0)
-        if phonetic_limit > self.cfg["max_edit_distance"]:
-            candidates += self.phonetic_index.lookup(word, self.cfg["max_edit_distance"], phonetic_limit)
-        return candidates
+    def candidates(self, word: str, prune: bool = True) -> List[Tuple[str, int]]:
+        """Lexicon words near a typo, with their edit distances.
 
-    def _prefilter(self, candidates: List[Tuple[str, int]]) -> List[Tuple[str, int]]:
-        """Keep the `max_candidates` best candidates by frequency and distance alone."""
-        limit = self.cfg.get("max_candidates", 0)
+        word (str): The typo, in lower case.
+        prune (bool): Keep only the best by frequency and distance: `max_candidates`
+            within `max_edit_distance` and PHONETIC_CANDIDATES further away. False
+            returns them all (e.g. to tune the ranking weights).
+        RETURNS (List[Tuple[str, int]]): (word, distance) pairs: the words within
+            `max_edit_distance` edits, then those that sound alike further away.
+        """
+        near = self.index.lookup(word)
+        far = self._phonetic_candidates(word)
+        if prune:
+            near = self._prefilter(near, self.cfg.get("max_candidates", 0))
+            far = self._prefilter(far, PHONETIC_CANDIDATES)
+        return near + far
+
+    def _phonetic_candidates(self, word: str) -> List[Tuple[str, int]]:
+        """Words with the typo's phonetic key, more than `max_edit_distance` and at most
+        `phonetic_max_distance` edits away, changing at most half of its letters."""
+        near_limit = self.cfg["max_edit_distance"]
+        limit = min(self.cfg.get("phonetic_max_distance", 0), len(word) // 2)
+        if limit <= near_limit:
+            return []
+        return self.phonetic_index.lookup(word, near_limit, limit)
+
+    def _prefilter(self, candidates: List[Tuple[str, int]], limit: int) -> List[Tuple[str, int]]:
+        """Keep the `limit` best candidates by frequency and distance alone (0: all)."""
         if not limit or len(candidates) <= limit:
             return candidates
         ranking = self.cfg["ranking"]

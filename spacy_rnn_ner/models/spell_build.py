@@ -193,7 +193,7 @@ def tune_ranking(speller, pairs: List[Tuple[str, str]]) -> Dict[str, float]:
     from .speller import score_candidates
 
     typos = [t for t, _ in pairs]
-    candidates = [speller.candidates(t) for t in typos]
+    candidates = [speller.candidates(t, prune=False) for t in typos]
     scores = score_candidates(speller.model, typos, [[c for c, _ in cands] for cands in candidates])
     best = (-1.0, dict(speller.cfg["ranking"]))
     for freq_weight in [0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.85, 1.0, 1.2, 1.4, 1.7, 2.0]:

@@ -155,6 +155,17 @@ def test_pipe_batches_equal_single_docs(overfit_nlp):
         assert [ent._.confidence for d in batched for ent in d.ents] == pytest.approx(confidences, abs=1e-5)
 
 
+def test_length_sorted_chunks_bound_padding():
+    from spacy_rnn_ner.models.torch_bridge import length_sorted_chunks
+
+    lengths = [4, 10, 2, 9, 5]
+    assert length_sorted_chunks(lengths, 1000) == [[1, 3, 4, 0, 2]]  # longest first
+    assert length_sorted_chunks(lengths, 20) == [[1, 3], [4, 0, 2]]  # padded size <= 20
+    # a sequence under 70% of its group's padded length starts a new group
+    assert length_sorted_chunks(lengths, 1000, min_fill=0.7) == [[1, 3], [4, 0], [2]]
+    assert sorted(i for chunk in length_sorted_chunks(lengths, 7, 0.7) for i in chunk) == [0, 1, 2, 3, 4]
+
+
 def test_empty_and_whitespace_docs(overfit_nlp):
     for text in ["", " ", "\n\n\t  ", "  \n "]:
         doc = overfit_nlp(text)

@@ -19,6 +19,10 @@ DECODERS = ("crf", "softmax")
 # Settings that change how the tagger runs but not its weights. Thinc saves a
 # model's attrs with its weights; these are taken from the config instead.
 RUNTIME_SETTINGS = ("window_size", "window_overlap", "batch_tokens", "fixed_dropout")
+# The RNN's cost grows with the padded length of a batch: a window shorter than this
+# share of its batch's longest goes to a new batch (the CRF loops, which pay per step
+# and not per token, keep whole batches).
+RNN_MIN_FILL = 0.7
 
 
 @registry.architectures("spacy_rnn_ner.BiRNNTagger.v2")
@@ -220,7 +224,8 @@ def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats
     scores = [ops.alloc2f(length, n_tags) for length in lengths]
     words = [doc.to_array("LOWER") for doc in docs] if model.attrs.get("doc_pooling") else None
     chunk_backprops = []
-    for chunk in length_sorted_chunks([w.end - w.start for w in windows], model.attrs["batch_tokens"]):
+    window_sizes = [w.end - w.start for w in windows]
+    for chunk in length_sorted_chunks(window_sizes, model.attrs["batch_tokens"], RNN_MIN_FILL):
         members = [windows[i] for i in chunk]
         inputs = [features[w.doc][w.start : w.end] for w in members]
         window_lengths = ops.asarray1i([w.end - w.start for w in members])

@@ -104,15 +104,20 @@ def _convert_outputs(model: Model, inputs_outputs: Tuple[Any, Any], is_train: bo
     return torch2xp(output.detach() if is_train else output), get_d_output
 
 
-def length_sorted_chunks(lengths: Sequence[int], max_tokens: int) -> List[List[int]]:
-    """Group indices, longest first, so that each group's padded size stays under max_tokens."""
+def length_sorted_chunks(lengths: Sequence[int], max_tokens: int, min_fill: float = 0.0) -> List[List[int]]:
+    """Group indices, longest first, so that each group's padded size stays under max_tokens.
+
+    min_fill (float): Also start a new group when a sequence would fill less than this
+        share of the group's padded length (bounds the compute spent on padding).
+    """
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
     chunks: List[List[int]] = []
     current: List[int] = []
     for index in order:
         # Sorted longest first, so the first member sets the padded length.
         padded_length = lengths[current[0]] if current else lengths[index]
-        if current and (len(current) + 1) * padded_length > max_tokens:
+        too_big = (len(current) + 1) * padded_length > max_tokens
+        if current and (too_big or lengths[index] < min_fill * padded_length):
             chunks.append(current)
             current = []
         current.append(index)

@@ -204,10 +204,11 @@ def write_word_counts(docs) -> Path:
     return Path(handle.name)
 
 
-def set_name_min_prob(speller, value: float) -> None:
-    """Override the name-mode threshold (a trained pipeline keeps the one it was saved with)."""
-    speller.cfg["name_min_prob"] = value
-    speller.clear_cache()
+def override_settings(speller, settings: Dict[str, float]) -> None:
+    """Override cfg settings (a trained pipeline keeps the ones it was saved with)."""
+    if settings:
+        speller.cfg.update(settings)
+        speller.clear_cache()
 
 
 def ner_robustness(model_path: Path, seed: int = 0, split: str = "test", own_pipeline_only: bool = False,
@@ -221,11 +222,10 @@ def ner_robustness(model_path: Path, seed: int = 0, split: str = "test", own_pip
     from spacy_rnn_ner.spelling.typos import TypoGenerator
 
     ner = spacy.load(model_path)
-    if name_min_prob is not None and "char_spell" in ner.pipe_names:
-        set_name_min_prob(ner.get_pipe("char_spell"), name_min_prob)
-    if phonetic_max_distance is not None and "char_spell" in ner.pipe_names:
-        ner.get_pipe("char_spell").cfg["phonetic_max_distance"] = phonetic_max_distance
-        ner.get_pipe("char_spell").clear_cache()
+    given = {"name_min_prob": name_min_prob, "phonetic_max_distance": phonetic_max_distance}
+    overrides = {key: value for key, value in given.items() if value is not None}
+    if "char_spell" in ner.pipe_names:
+        override_settings(ner.get_pipe("char_spell"), overrides)
     ner_reading = load_ner_reading_corrections(model_path)
     golds = list(read_iob_docs(ner.vocab, CONLL_TEST.parent / f"{split}.txt"))
     rng, generator = random.Random(seed), TypoGenerator(seed=seed)
@@ -244,13 +244,10 @@ def ner_robustness(model_path: Path, seed: int = 0, split: str = "test", own_pip
             continue
         speller = None
         if spell_config is not None:
-            if phonetic_max_distance is not None:
-                spell_config = {**spell_config, "phonetic_max_distance": phonetic_max_distance}
             speller = spacy.blank("en", vocab=ner.vocab).add_pipe("char_spell", config=spell_config)
             if domain:
                 speller.add_domain_words([domain_words])
-            if name_min_prob is not None:
-                set_name_min_prob(speller, name_min_prob)
+            override_settings(speller, overrides)
         tagger = ner_reading if reads else ner
         skipped = "char_spell" if spell_name == "-own_char_spell" else None
         pipes = [pipe for name, pipe in tagger.pipeline if name != skipped]

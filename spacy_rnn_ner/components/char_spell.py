@@ -252,7 +252,7 @@ class CharSpeller(TrainablePipe):
         from ..models.speller import has_module, is_channel_model
 
         _ = self.index
-        if self.cfg.get("phonetic_max_distance", 0) > self.cfg["max_edit_distance"]:
+        if self.cfg["phonetic_max_distance"] > self.cfg["max_edit_distance"]:
             _ = self.phonetic_index
         if self.cfg["beam_search"] and has_module(self.model) and not is_channel_model(self.model):
             _ = self.trie
@@ -437,7 +437,7 @@ class CharSpeller(TrainablePipe):
         """Words with the typo's phonetic key, more than `max_edit_distance` and at most
         `phonetic_max_distance` edits away, changing at most half of its letters."""
         near_limit = self.cfg["max_edit_distance"]
-        limit = min(self.cfg.get("phonetic_max_distance", 0), len(word) // 2)
+        limit = min(self.cfg["phonetic_max_distance"], len(word) // 2)
         if limit <= near_limit:
             return []
         return self.phonetic_index.lookup(word, near_limit, limit)

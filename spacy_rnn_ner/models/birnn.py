@@ -228,7 +228,7 @@ def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats
     for chunk in length_sorted_chunks(window_sizes, model.attrs["batch_tokens"], RNN_MIN_FILL):
         members = [windows[i] for i in chunk]
         inputs = [features[w.doc][w.start : w.end] for w in members]
-        window_lengths = ops.asarray1i([w.end - w.start for w in members])
+        window_lengths = ops.asarray1i([window_sizes[i] for i in chunk])
         padded = ops.pad(inputs)
         groups = None if words is None else ops.asarray2i(word_groups(words, members, padded.shape[1]))
         args = ArgsKwargs(args=(padded, window_lengths, groups), kwargs={"dropout": dropout})

@@ -241,6 +241,27 @@ def test_sentence_initial_capitalised_words_only_become_frequent_words(shipped_n
 
 
 @requires_shipped
+def test_rare_lexicon_words_that_are_likely_typos_are_corrected(shipped_nlp):
+    """Real-word errors: "wonted" and "planed" are lexicon words, but rare ones with a
+    far more likely word one edit away. Frequent words, clear rare words, capitalised
+    and allow-listed words are left alone; rare_word_min_rank 0 turns this off."""
+    speller = shipped_nlp.get_pipe("char_spell")
+    assert "wonted" in speller.lexicon and speller.rank("wonted") >= speller.cfg["rare_word_min_rank"]
+    text = "She wonted to go and planed a trip to the desert."
+    doc = shipped_nlp(text)
+    assert doc._.corrected_text == "She wanted to go and planned a trip to the desert."
+    assert doc.text == text and doc[1].norm_ == "wanted" and doc[1]._.suggestions[0][0] == "wanted"
+    rare_but_right = "A marmoset sat on the gneiss near an ocelot."
+    assert all(speller.rank(w) >= speller.cfg["rare_word_min_rank"] for w in ("marmoset", "gneiss", "ocelot"))
+    assert shipped_nlp(rare_but_right)._.corrected_text == rare_but_right
+    assert shipped_nlp("Wonted posters.")._.corrected_text == "Wonted posters."
+    for config in ({"rare_word_min_rank": 0}, {"allow_list": ["wonted", "planed"]}):
+        nlp = spacy.blank("en")
+        nlp.add_pipe("char_spell", config=config)
+        assert nlp(text)._.corrected_text == text
+
+
+@requires_shipped
 def test_allow_list(tmp_path):
     nlp = spacy.blank("en")
     nlp.add_pipe("char_spell", config={"allow_list": ["networc"]})

@@ -42,11 +42,14 @@ SENTENCE_END = {".", "!", "?", ":", ";", '"', "''", "``", "\n"}
 # factory settings: from the config, never from a saved cfg
 CONFIG_SETTINGS = (
     "allow_list", "max_edit_distance", "phonetic_max_distance", "min_length", "n_suggestions", "beam_search",
-    "correct_names",
+    "correct_names", "rare_word_min_rank", "rare_word_min_prob",
 )
 CACHE_SIZE = 50000  # suggestions kept per lower-cased word, least recently used dropped first
 PHONETIC_CANDIDATES = 10  # phonetic candidates kept per typo, the best by frequency and distance
 PHONETIC_LANGUAGES = {"en": 3}  # default phonetic_max_distance: the key follows English spelling
+# What a token to check is: an unknown word, a name typo (correct_names), or a rare
+# lexicon word that may be a real-word error ("wonted" for wanted).
+TYPO, NAME, RARE_WORD = "typo", "name", "rare_word"
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -79,6 +82,8 @@ DEFAULT_RANKING = {"model_weight": 1.0, "freq_weight": 0.3, "distance_weight": -
         "n_suggestions": 5,
         "beam_search": True,
         "correct_names": False,
+        "rare_word_min_rank": 40000,
+        "rare_word_min_prob": 0.8,
         "scorer": {"@scorers": "spacy_rnn_ner.spell_scorer.v1"},
     },
     default_score_weights={"spell_acc": 1.0, "spell_broken": 0.0, "spell_changed": 0.0},
@@ -98,6 +103,8 @@ def make_char_spell(
     scorer: Optional[Callable],
     correct_names: bool = False,
     phonetic_max_distance: Optional[int] = None,
+    rare_word_min_rank: int = 40000,
+    rare_word_min_prob: float = 0.8,
 ) -> "CharSpeller":
     """Create a `char_spell` component.
 
@@ -124,6 +131,12 @@ def make_char_spell(
         edits, with a clear winner; never a form the document repeats. Off by
         default: it trades some changed names in clean text for entity recall
         on noisy text. See also `add_domain_words`.
+    rare_word_min_rank (int): Lower-case lexicon words this rare (frequency rank,
+        0 = most frequent) are checked too, and corrected when another word wins
+        with probability >= rare_word_min_prob: real-word errors such as "wonted"
+        for wanted or "planed" for planned. 0 turns this off; allow-listed words
+        are never checked.
+    rare_word_min_prob (float): See rare_word_min_rank.
     scorer (Optional[Callable]): Scoring method (spell_acc, spell_broken, spell_changed).
     """
     speller = CharSpeller(
@@ -139,6 +152,8 @@ def make_char_spell(
         n_suggestions=n_suggestions,
         beam_search=beam_search,
         correct_names=correct_names,
+        rare_word_min_rank=rare_word_min_rank,
+        rare_word_min_prob=rare_word_min_prob,
         scorer=scorer,
     )
     speller.cfg["lexicon_source"] = lexicon
@@ -175,6 +190,8 @@ class CharSpeller(TrainablePipe):
         n_suggestions: int = 5,
         beam_search: bool = True,
         correct_names: bool = False,
+        rare_word_min_rank: int = 40000,
+        rare_word_min_prob: float = 0.8,
         scorer: Optional[Callable] = None,
     ) -> None:
         self.vocab = vocab
@@ -198,10 +215,13 @@ class CharSpeller(TrainablePipe):
             "name_max_distance": 2,
             "name_min_length_caps": 5,
             "name_from_document": True,
+            "rare_word_min_rank": rare_word_min_rank,
+            "rare_word_min_prob": rare_word_min_prob,
             "allow_list": sorted(set(allow_list)),
         }
         self.lexicon = Lexicon({})
         self._known: set = set()
+        self._allowed: set = set()
         self._index: Any = None
         self._phonetic_index: Any = None
         self._trie: Optional[Dict[str, Any]] = None
@@ -217,7 +237,8 @@ class CharSpeller(TrainablePipe):
     def set_lexicon(self, lexicon: Lexicon) -> None:
         """Use a new lexicon (resets the candidate index and caches)."""
         self.lexicon = lexicon
-        self._known = set(lexicon.counts) | {w.lower() for w in self.cfg["allow_list"]}
+        self._allowed = {w.lower() for w in self.cfg["allow_list"]}
+        self._known = set(lexicon.counts) | self._allowed
         self._index = None
         self._phonetic_index = None
         self._trie = None
@@ -271,20 +292,22 @@ class CharSpeller(TrainablePipe):
         return self._trie
 
     def is_misspelling(self, token: Token, counts: Optional[Counter] = None) -> bool:
-        """Whether a token should be corrected: an unknown, ordinary lower-case word
-        (or, with correct_names, a name typo).
+        """Whether a token should be checked: an unknown, ordinary lower-case word,
+        a rare lower-case lexicon word (see rare_word_min_rank), or, with
+        correct_names, a name typo. A rare word is corrected only if another word
+        clearly wins.
 
         counts (Optional[Counter]): How often each form occurs in the token's doc.
         """
         return self._misspelling_kind(token, counts) is not None
 
-    def _misspelling_kind(self, token: Token, counts: Optional[Counter]) -> Optional[bool]:
-        """None if the token is not to be corrected, else whether it looks like a name."""
+    def _misspelling_kind(self, token: Token, counts: Optional[Counter]) -> Optional[str]:
+        """None if the token is not to be checked, else TYPO, NAME or RARE_WORD."""
         text = token.text
-        if text in self._known:
-            return None
         lower = text.lower()
-        if lower in self._known or len(text) < self.cfg["min_length"] or not text.isalpha():
+        if text in self._known or lower in self._known:
+            return RARE_WORD if self._is_rare_word(token) else None
+        if len(text) < self.cfg["min_length"] or not text.isalpha():
             return None
         if not self._spellable(lower):
             return None  # "café" with an ASCII lexicon: the model cannot spell it, so it is not a typo
@@ -300,8 +323,17 @@ class CharSpeller(TrainablePipe):
             if not self.cfg["correct_names"]:
                 return None
             counts = counts if counts is not None else Counter(t.text for t in token.doc)
-            return True if counts[text] == 1 else None
-        return None if _inside_name(token) else False  # "Gazzetta dello Sport"
+            return NAME if counts[text] == 1 else None
+        return None if _inside_name(token) else TYPO  # "Gazzetta dello Sport"
+
+    def _is_rare_word(self, token: Token) -> bool:
+        """A lower-case lexicon word rarer than rare_word_min_rank, not allow-listed."""
+        min_rank, text = self.cfg.get("rare_word_min_rank", 0), token.text
+        if not min_rank or not text.islower() or not text.isalpha() or len(text) < self.cfg["min_length"]:
+            return False
+        if text not in self.lexicon or text in self._allowed or self.rank(text) < min_rank:
+            return False
+        return self._spellable(text) and not token.ent_type and not _inside_name(token)
 
     def _spellable(self, lower: str) -> bool:
         """Whether the model's character inventory holds every letter of the word."""
@@ -320,13 +352,13 @@ class CharSpeller(TrainablePipe):
         for doc, tokens in zip(docs, found):
             names = self._document_names(doc) if any(_is_capitalised(t.text) for t, _ in tokens) else None
             predicted = []
-            for token, name_like in tokens:
+            for token, kind in tokens:
                 mention = names.correction(token.text) if names is not None else None
                 if mention is not None:
                     predicted.append((token.i, [(mention, 1.0)]))
                     continue
                 ranked = suggestions[token.text.lower()]
-                if self._confident(token, ranked, name_like):
+                if self._confident(token, ranked, kind):
                     predicted.append((token.i, ranked))
             predictions.append(predicted)
         return predictions
@@ -346,23 +378,25 @@ class CharSpeller(TrainablePipe):
         min_length = self.cfg["name_min_length_caps"]
         return bool(min_length and len(text) >= min_length)
 
-    def _misspellings(self, doc: Doc) -> List[Tuple[Token, bool]]:
-        """The doc's tokens to correct, each with whether it looks like a name."""
+    def _misspellings(self, doc: Doc) -> List[Tuple[Token, str]]:
+        """The doc's tokens to check, each with its kind (TYPO, NAME or RARE_WORD)."""
         counts = Counter(t.text for t in doc) if self.cfg["correct_names"] else None
         kinds = ((token, self._misspelling_kind(token, counts)) for token in doc)
-        return [(token, name_like) for token, name_like in kinds if name_like is not None]
+        return [(token, kind) for token, kind in kinds if kind is not None]
 
-    def _confident(self, token: Token, ranked: List[Tuple[str, float]], name_like: bool) -> bool:
+    def _confident(self, token: Token, ranked: List[Tuple[str, float]], kind: str) -> bool:
         """Capitalised words are corrected only into a frequent word, by a clear winner
-        close by: names look like typos."""
+        close by: names look like typos. A rare lexicon word only by a clear winner."""
         from ..spelling.candidates import osa_distance
 
+        if kind == RARE_WORD:
+            return bool(ranked) and ranked[0][0] != token.text and ranked[0][1] >= self.cfg["rare_word_min_prob"]
         if casing_pattern(token.text) == "lower":
             return True
         if not ranked:
             return False
         lower, (best, prob) = token.text.lower(), ranked[0]
-        if name_like:
+        if kind == NAME:
             return (
                 prob >= self.cfg["name_min_prob"]
                 and self.rank(best) < self.cfg["name_max_rank"]

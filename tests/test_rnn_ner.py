@@ -31,8 +31,12 @@ def entities(doc):
 
 @pytest.fixture(
     scope="module",
-    params=[("BILUO", "spacy_rnn_ner.BiRNNTagger.v1"), ("BIO", "spacy_rnn_ner.BiRNNTagger.v2")],
-    ids=["BILUO-v1", "BIO-v2-doc-pooling"],
+    params=[
+        ("BILUO", "spacy_rnn_ner.BiRNNTagger.v1"),
+        ("BIO", "spacy_rnn_ner.BiRNNTagger.v2"),
+        ("BILUO", "spacy_rnn_ner.BiRNNTagger.v3"),
+    ],
+    ids=["BILUO-v1", "BIO-v2-doc-pooling", "BILUO-v3-language-model"],
 )
 def overfit_nlp(request):
     nlp = spacy.blank("en")
@@ -298,6 +302,99 @@ def test_optimizer_averages_reach_the_torch_weights():
         )
     for name, value in module.named_parameters():
         assert (value == current[name]).all(), f"{name} was not restored"
+
+
+def language_model_config(lm_weight: float) -> dict:
+    config = small_rnn_ner_config()
+    config["model"]["@architectures"] = "spacy_rnn_ner.BiRNNTagger.v3"
+    config["model"].update({"lm_weight": lm_weight, "lm_vocab_size": 20, "lm_width": 16})
+    return config
+
+
+def test_language_model_heads_never_see_the_word_they_predict():
+    """The forward head at t predicts word t+1 and the backward head at t+1 predicts
+    word t: changing word t's input must leave both predictions unchanged."""
+    import torch
+
+    from spacy_rnn_ner.models.torch_modules import BiRNNEncoder
+
+    torch.manual_seed(0)
+    module = BiRNNEncoder(8, 6, 5, lm_vocab_size=10, lm_width=4).eval()
+    inputs = torch.randn(2, 7, 8)
+    lengths = torch.tensor([7, 5])
+    forward_logits, backward_logits = module.language_model_logits(module.rnn(inputs, lengths))
+    changed = inputs.clone()
+    changed[:, 3] += 5.0
+    new_forward, new_backward = module.language_model_logits(module.rnn(changed, lengths))
+    assert torch.allclose(new_forward[:, 2], forward_logits[:, 2])  # state 2 predicts word 3
+    assert torch.allclose(new_backward[:, 3], backward_logits[:, 3])  # state 4 predicts word 3
+    assert not torch.allclose(new_forward[:, 3], forward_logits[:, 3])  # state 3 has read word 3
+    assert not torch.allclose(new_backward[:, 2], backward_logits[:, 2])
+
+
+def test_language_model_loss_enters_the_gradient():
+    """forward(..., lm_scale=s) back-propagates the tag scores' gradient plus
+    s times the gradient of the language-model loss, padding excluded."""
+    import torch
+
+    from spacy_rnn_ner.models.torch_modules import BiRNNEncoder
+
+    torch.manual_seed(0)
+    module = BiRNNEncoder(8, 6, 5, lm_vocab_size=10, lm_width=4, doc_pooling=True).train()
+    inputs = torch.randn(2, 7, 8)
+    lengths = torch.tensor([7, 5])
+    groups = torch.zeros(2, 7, dtype=torch.long)
+    targets = torch.randint(0, 11, (2, 7))
+    targets[1, 5:] = -1
+    d_scores = torch.randn(2, 7, 5)
+
+    def gradients(loss):
+        module.zero_grad()
+        loss.backward()
+        return [p.grad.clone() for p in module.rnn.parameters()]
+
+    scores = module(inputs, lengths, groups, targets, lm_scale=0.3)
+    combined = gradients((scores * d_scores).sum())
+    hidden = module.rnn(inputs, lengths)
+    expected = gradients(
+        (module._tag_scores(hidden, lengths, groups) * d_scores).sum()
+        + 0.3 * module.language_model_loss(hidden, targets)
+    )
+    for got, want in zip(combined, expected):
+        assert torch.allclose(got, want, atol=1e-6)
+    # Only the last real word of the second sequence as a target: the forward head
+    # predicts it from position 3; the backward head's state at position 5 is
+    # padding and must not be asked to.
+    last_word = torch.full_like(targets, -1)
+    last_word[1, 4] = 3
+    with torch.no_grad():
+        forward_logits, _ = module.language_model_logits(hidden)
+        want = torch.nn.functional.cross_entropy(forward_logits[1, 3:4], torch.tensor([3]), reduction="sum")
+        assert float(module.language_model_loss(hidden, last_word)) == pytest.approx(float(want), rel=1e-5)
+
+
+def test_language_model_trains_with_the_tagger_and_is_off_at_weight_zero():
+    from spacy_rnn_ner.models.birnn import encoder_module
+
+    for lm_weight, heads_move in ((0.5, True), (0.0, False)):
+        nlp = spacy.blank("en")
+        ner = nlp.add_pipe("rnn_ner", config=language_model_config(lm_weight))
+        examples = make_examples(nlp)
+        nlp.initialize(lambda: examples)
+        words = ner.model.attrs["lm_words"]
+        assert 0 < len(words) <= 20 and list(words) == sorted(words)
+        assert nlp.vocab.strings["the"] in set(words.tolist())
+        heads = encoder_module(ner.model).lm_heads
+        before = [p.detach().clone() for p in heads.parameters()]
+        optimizer = nlp.create_optimizer()
+        for _ in range(3):
+            nlp.update(examples, sgd=optimizer)
+        moved = any(not torch_equal(a, b) for a, b in zip(before, heads.parameters()))
+        assert moved == heads_move
+
+
+def torch_equal(a, b) -> bool:
+    return bool((a == b.detach()).all())
 
 
 def test_softmax_decoder_and_gru_train():

@@ -182,15 +182,23 @@ class RNNEntityRecognizer(TrainablePipe):
         self._build_encoder()
         sample = [eg.predicted for eg in islice(get_examples(), 10)]
         self.model.initialize(X=sample)
-        self._set_known_words(get_examples)
+        self._set_vocabularies(get_examples)
 
-    def _set_known_words(self, get_examples: Callable[[], Iterable[Example]]) -> None:
-        """Give a known-word table in our own model (CharCNNEmbed.v3) the
-        vocabulary of all training examples, not only the initialization sample."""
+    def _set_vocabularies(self, get_examples: Callable[[], Iterable[Example]]) -> None:
+        """Give a known-word table in our own model (CharCNNEmbed.v3) and the
+        language-model heads (BiRNNTagger.v3) the vocabulary of all training
+        examples, not only the initialization sample."""
+        from ..models.birnn import has_language_model, set_lm_vocabulary
         from ..models.known_words import count_norms, has_known_word_table, set_known_words
 
-        if has_known_word_table(self.model):
-            set_known_words(self.model, count_norms(eg.predicted for eg in get_examples()))
+        needs_table = has_known_word_table(self.model)
+        if not (needs_table or has_language_model(self.model)):
+            return
+        counts = count_norms(eg.predicted for eg in get_examples())
+        if needs_table:
+            set_known_words(self.model, counts)
+        if has_language_model(self.model):
+            set_lm_vocabulary(self.model, counts)
 
     def _build_encoder(self) -> None:
         self._space_penalty = None

@@ -5,6 +5,7 @@ Documents longer than `window_size` tokens are read in overlapping windows;
 each window contributes the scores of its central tokens, so context is kept
 at the seams and decoding still runs over the whole document.
 """
+from collections import Counter
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy
@@ -18,11 +19,61 @@ from .torch_bridge import length_sorted_chunks, torch_module, wrap_module
 DECODERS = ("crf", "softmax")
 # Settings that change how the tagger runs but not its weights. Thinc saves a
 # model's attrs with its weights; these are taken from the config instead.
-RUNTIME_SETTINGS = ("window_size", "window_overlap", "batch_tokens", "fixed_dropout")
+RUNTIME_SETTINGS = ("window_size", "window_overlap", "batch_tokens", "fixed_dropout", "lm_weight")
 # The RNN's cost grows with the padded length of a batch: a window shorter than this
 # share of its batch's longest goes to a new batch (the CRF loops, which pay per step
 # and not per token, keep whole batches).
 RNN_MIN_FILL = 0.7
+
+
+@registry.architectures("spacy_rnn_ner.BiRNNTagger.v3")
+def build_birnn_tagger_v3(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    hidden_width: int = 256,
+    depth: int = 1,
+    rnn_type: str = "lstm",
+    dropout: Optional[float] = 0.5,
+    decoder: str = "crf",
+    window_size: int = 512,
+    window_overlap: int = 64,
+    batch_tokens: int = 32768,
+    doc_pooling: bool = True,
+    lm_weight: float = 0.1,
+    lm_vocab_size: int = 5000,
+    lm_width: int = 64,
+    nO: Optional[int] = None,
+) -> Model[List[Doc], List[Floats2d]]:
+    """BiRNNTagger.v2, plus a language-model objective in training (Rei 2017): the
+    forward RNN's state at each token also learns to predict the next word, the
+    backward RNN's the previous word. Prediction is unchanged and the heads'
+    weights are not used by it.
+
+    lm_weight (float): Weight of the language-model loss (per token) beside the
+        tagging loss (per token); 0 turns it off.
+    lm_vocab_size (int): The most frequent training words (NORM) the heads predict;
+        all others are one "other" class. Set at initialization.
+    lm_width (int): Width of each head's hidden layer.
+    The tok2vec must not mix context (a window encoder would show each token its
+    neighbours, and the next word would be trivial to predict). The other settings
+    are those of spacy_rnn_ner.BiRNNTagger.v2.
+    """
+    if lm_weight < 0.0:
+        raise ValueError(f"lm_weight must be 0 or more, got {lm_weight}.")
+    if lm_vocab_size < 1 or lm_width < 1:
+        raise ValueError(f"lm_vocab_size and lm_width must be positive, got {lm_vocab_size} and {lm_width}.")
+    model = build_birnn_tagger_v2(
+        tok2vec, hidden_width, depth, rnn_type, dropout, decoder, window_size, window_overlap, batch_tokens,
+        doc_pooling, nO,
+    )
+    model.attrs.update(
+        {
+            "lm_weight": lm_weight,
+            "lm_vocab_size": lm_vocab_size,
+            "lm_width": lm_width,
+            "lm_words": numpy.zeros((0,), dtype="uint64"),
+        }
+    )
+    return model
 
 
 @registry.architectures("spacy_rnn_ner.BiRNNTagger.v2")
@@ -148,10 +199,34 @@ def build_encoder(
         allowed_start=allowed_start,
         allowed_end=allowed_end,
         doc_pooling=model.attrs.get("doc_pooling", False),
+        lm_vocab_size=model.attrs.get("lm_vocab_size", 0),
+        lm_width=model.attrs.get("lm_width", 64),
     )
     model.set_dim("nI", n_inputs)
     model.set_dim("nO", n_tags)
     model.layers.append(wrap_module(module))
+
+
+def has_language_model(model: Model) -> bool:
+    return model.attrs.get("lm_vocab_size", 0) > 0
+
+
+def set_lm_vocabulary(model: Model, counts: "Counter[int]") -> None:
+    """Give the language-model heads the `lm_vocab_size` most frequent words of
+    `counts` (NORM hash -> occurrences in the training data)."""
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[: model.attrs["lm_vocab_size"]]
+    model.attrs["lm_words"] = numpy.sort(numpy.asarray([key for key, _ in ranked], dtype="uint64"))
+
+
+def lm_word_ids(model: Model, doc: Doc) -> numpy.ndarray:
+    """Each token's class for the language-model heads: 1 + its rank among the
+    sorted vocabulary, or 0 for a word outside it."""
+    words = model.attrs["lm_words"]
+    norms = doc.to_array("NORM").astype("uint64")
+    if not len(words):
+        return numpy.zeros(len(norms), dtype="int32")
+    position = numpy.minimum(numpy.searchsorted(words, norms), len(words) - 1)
+    return numpy.where(words[position] == norms, position + 1, 0).astype("int32")
 
 
 def runtime_settings(model: Model) -> Dict[str, Any]:
@@ -223,6 +298,10 @@ def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats
     dropout = _dropout(model) if is_train else 0.0
     scores = [ops.alloc2f(length, n_tags) for length in lengths]
     words = [doc.to_array("LOWER") for doc in docs] if model.attrs.get("doc_pooling") else None
+    lm_weight = model.attrs.get("lm_weight", 0.0) if is_train and has_language_model(model) else 0.0
+    lm_ids = [lm_word_ids(model, doc) for doc in docs] if lm_weight > 0.0 else None
+    # The tagging loss is averaged over the batch's tokens: so is the LM loss.
+    lm_scale = lm_weight / max(1, sum(lengths))
     chunk_backprops = []
     window_sizes = [w.end - w.start for w in windows]
     for chunk in length_sorted_chunks(window_sizes, model.attrs["batch_tokens"], RNN_MIN_FILL):
@@ -231,7 +310,10 @@ def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats
         window_lengths = ops.asarray1i([window_sizes[i] for i in chunk])
         padded = ops.pad(inputs)
         groups = None if words is None else ops.asarray2i(word_groups(words, members, padded.shape[1]))
-        args = ArgsKwargs(args=(padded, window_lengths, groups), kwargs={"dropout": dropout})
+        lm_targets = None if lm_ids is None else ops.asarray2i(window_targets(lm_ids, members, padded.shape[1]))
+        args = ArgsKwargs(
+            args=(padded, window_lengths, groups, lm_targets), kwargs={"dropout": dropout, "lm_scale": lm_scale}
+        )
         padded_scores, backprop_chunk = encoder(args, is_train)
         for i, window in enumerate(members):
             lo, hi = window.keep_start - window.start, window.keep_end - window.start
@@ -262,6 +344,14 @@ def word_groups(words: List[numpy.ndarray], windows: Sequence[Window], width: in
         _, inverse = numpy.unique(words[window.doc][window.start : window.end], return_inverse=True)
         groups[row, : len(inverse)] = inverse
     return groups
+
+
+def window_targets(ids: List[numpy.ndarray], windows: Sequence[Window], width: int) -> numpy.ndarray:
+    """(n_windows, width) language-model targets of each window's tokens, -1 for padding."""
+    targets = numpy.full((len(windows), width), -1, dtype="int32")
+    for row, window in enumerate(windows):
+        targets[row, : window.end - window.start] = ids[window.doc][window.start : window.end]
+    return targets
 
 
 def _dropout(model: Model) -> float:

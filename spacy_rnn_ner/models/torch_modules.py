@@ -98,6 +98,29 @@ def _reverse_index(lengths: Tensor, max_len: int) -> Tensor:
     return torch.where(positions < lengths, lengths - 1 - positions, positions)
 
 
+def _lm_head(hidden_width: int, lm_width: int, n_classes: int) -> nn.Module:
+    return nn.Sequential(nn.Linear(hidden_width, lm_width), nn.Tanh(), nn.Linear(lm_width, n_classes))
+
+
+class _WithAuxiliaryLoss(torch.autograd.Function):
+    """Identity on `output`; in backward, `loss` also gets the gradient `scale`.
+
+    thinc back-propagates a wrapped torch module from the gradient of its output
+    alone; this adds `scale * loss` to what that gradient trains.
+    """
+
+    @staticmethod
+    def forward(ctx, output: Tensor, loss: Tensor, scale: float) -> Tensor:  # type: ignore[override]
+        ctx.scale = scale
+        ctx.loss_shape = loss.shape
+        return output.clone()
+
+    @staticmethod
+    def backward(ctx, d_output: Tensor):  # type: ignore[override]
+        d_loss = d_output.new_full(ctx.loss_shape, ctx.scale)
+        return d_output, d_loss, None
+
+
 class BiRNNEncoder(nn.Module):
     """Bidirectional LSTM/GRU over padded sequences, projected to tag scores.
 
@@ -117,6 +140,8 @@ class BiRNNEncoder(nn.Module):
         allowed_start: Optional[numpy.ndarray] = None,
         allowed_end: Optional[numpy.ndarray] = None,
         doc_pooling: bool = False,
+        lm_vocab_size: int = 0,
+        lm_width: int = 64,
     ) -> None:
         super().__init__()
         if rnn_type not in RNN_TYPES:
@@ -132,14 +157,29 @@ class BiRNNEncoder(nn.Module):
         self.crf = LinearChainCRF(n_tags, allowed, allowed_start, allowed_end)
         if not use_crf:
             self.crf.requires_grad_(False)
+        # Language-model heads (training only): the forward RNN's state predicts the
+        # next word, the backward one's the previous word, over lm_vocab_size words
+        # and one "other" class (id 0).
+        self.lm_heads = None
+        if lm_vocab_size > 0:
+            self.lm_heads = nn.ModuleList(_lm_head(hidden_width, lm_width, lm_vocab_size + 1) for _ in range(2))
 
     def forward(
-        self, inputs: Tensor, lengths: Tensor, groups: Optional[Tensor] = None, dropout: float = 0.0
+        self,
+        inputs: Tensor,
+        lengths: Tensor,
+        groups: Optional[Tensor] = None,
+        lm_targets: Optional[Tensor] = None,
+        dropout: float = 0.0,
+        lm_scale: float = 0.0,
     ) -> Tensor:
         """Map (batch, length, n_inputs) features to (batch, length, n_tags) scores.
 
         groups (batch, length): with doc_pooling, tokens with the same id in a
         sequence share a pooled state; ids are below the sequence length.
+        lm_targets (batch, length): in training, each token's word id for the
+        language-model heads (-1: padding). Their summed cross-entropy, times
+        lm_scale, is added to the loss that the scores' gradient comes from.
         """
         use_dropout = dropout > 0.0 and self.training
         if use_dropout:
@@ -147,6 +187,36 @@ class BiRNNEncoder(nn.Module):
         hidden = self.rnn(inputs, lengths)
         if use_dropout:
             hidden = nn.functional.dropout(hidden, dropout, training=True)
+        scores = self._tag_scores(hidden, lengths, groups)
+        if lm_targets is not None and lm_scale > 0.0 and self.lm_heads is not None and self.training:
+            scores = _WithAuxiliaryLoss.apply(scores, self.language_model_loss(hidden, lm_targets), lm_scale)
+        return scores
+
+    def language_model_loss(self, hidden: Tensor, targets: Tensor) -> Tensor:
+        """Summed cross-entropy of the next word (forward states) and the previous
+        word (backward states); targets of -1 are ignored."""
+        forward_logits, backward_logits = self.language_model_logits(hidden)
+        targets = targets.long()
+        cross_entropy = nn.functional.cross_entropy
+        n_classes = forward_logits.shape[2]
+        next_words = targets[:, 1:]
+        # The backward state at a padding position has read nothing real.
+        previous_words = targets[:, :-1].masked_fill(next_words < 0, -1)
+        return cross_entropy(
+            forward_logits.reshape(-1, n_classes), next_words.reshape(-1), ignore_index=-1, reduction="sum"
+        ) + cross_entropy(
+            backward_logits.reshape(-1, n_classes), previous_words.reshape(-1), ignore_index=-1, reduction="sum"
+        )
+
+    def language_model_logits(self, hidden: Tensor) -> Tuple[Tensor, Tensor]:
+        """Next-word logits from the forward states of positions 0..n-2 and
+        previous-word logits from the backward states of positions 1..n-1."""
+        if self.lm_heads is None:
+            raise ValueError("This encoder was built without language-model heads.")
+        width = hidden.shape[2] // 2
+        return self.lm_heads[0](hidden[:, :-1, :width]), self.lm_heads[1](hidden[:, 1:, width:])
+
+    def _tag_scores(self, hidden: Tensor, lengths: Tensor, groups: Optional[Tensor]) -> Tensor:
         if not self.doc_pooling:
             return self.output(hidden)
         if groups is None:

@@ -49,15 +49,21 @@ def isolated_accuracy(name: str, suggest: Suggest, pairs: Sequence[Tuple[str, st
 
 def char_spell_suggester(speller) -> Suggest:
     """A lexicon word is left as it is (top 1), as the component does, with the
-    speller's other candidates after it (top 5), as the peers list theirs."""
+    speller's other candidates after it (top 5), as the peers list theirs; a rare
+    lexicon word that the component would correct (rare_word_min_rank) is not."""
 
     def suggest(words: List[str]) -> List[List[str]]:
         speller.clear_cache()  # time the real work, not the cache
         ranked = speller.suggest(words)
         return [
-            ([w] + [c for c, _ in ranked[w] if c != w])[:5] if w in speller.lexicon else [c for c, _ in ranked[w]]
+            ([w] + [c for c, _ in ranked[w] if c != w])[:5] if kept(w, ranked[w]) else [c for c, _ in ranked[w]]
             for w in words
         ]
+
+    def kept(word: str, ranked: List[Tuple[str, float]]) -> bool:
+        if word not in speller.lexicon:
+            return False
+        return not (speller.is_rare_word(word) and speller.replaces_rare_word(word, ranked))
 
     return suggest
 

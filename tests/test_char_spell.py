@@ -247,6 +247,8 @@ def test_rare_lexicon_words_that_are_likely_typos_are_corrected(shipped_nlp):
     and allow-listed words are left alone; rare_word_min_rank 0 turns this off."""
     speller = shipped_nlp.get_pipe("char_spell")
     assert "wonted" in speller.lexicon and speller.rank("wonted") >= speller.cfg["rare_word_min_rank"]
+    assert speller.is_rare_word("wonted") and not speller.is_rare_word("desert") and not speller.is_rare_word("wnoted")
+    assert speller.replaces_rare_word("wonted", speller.suggest(["wonted"])["wonted"])
     text = "She wonted to go and planed a trip to the desert."
     doc = shipped_nlp(text)
     assert doc._.corrected_text == "She wanted to go and planned a trip to the desert."

@@ -327,13 +327,22 @@ class CharSpeller(TrainablePipe):
         return None if _inside_name(token) else TYPO  # "Gazzetta dello Sport"
 
     def _is_rare_word(self, token: Token) -> bool:
-        """A lower-case lexicon word rarer than rare_word_min_rank, not allow-listed."""
-        min_rank, text = self.cfg.get("rare_word_min_rank", 0), token.text
-        if not min_rank or not text.islower() or not text.isalpha() or len(text) < self.cfg["min_length"]:
+        return self.is_rare_word(token.text) and not token.ent_type and not _inside_name(token)
+
+    def is_rare_word(self, word: str) -> bool:
+        """Whether a word is a lower-case lexicon word rarer than rare_word_min_rank
+        (and not allow-listed): one that is checked for a real-word error."""
+        min_rank = self.cfg.get("rare_word_min_rank", 0)
+        if not min_rank or not word.islower() or not word.isalpha() or len(word) < self.cfg["min_length"]:
             return False
-        if text not in self.lexicon or text in self._allowed or self.rank(text) < min_rank:
+        if word not in self.lexicon or word in self._allowed or self.rank(word) < min_rank:
             return False
-        return self._spellable(text) and not token.ent_type and not _inside_name(token)
+        return self._spellable(word)
+
+    def replaces_rare_word(self, word: str, ranked: List[Tuple[str, float]]) -> bool:
+        """Whether a rare word (see is_rare_word) is corrected, given its suggestions:
+        another word must win with probability >= rare_word_min_prob."""
+        return bool(ranked) and ranked[0][0] != word and ranked[0][1] >= self.cfg["rare_word_min_prob"]
 
     def _spellable(self, lower: str) -> bool:
         """Whether the model's character inventory holds every letter of the word."""
@@ -390,7 +399,7 @@ class CharSpeller(TrainablePipe):
         from ..spelling.candidates import osa_distance
 
         if kind == RARE_WORD:
-            return bool(ranked) and ranked[0][0] != token.text and ranked[0][1] >= self.cfg["rare_word_min_prob"]
+            return self.replaces_rare_word(token.text, ranked)
         if casing_pattern(token.text) == "lower":
             return True
         if not ranked:

@@ -219,16 +219,18 @@ def override_settings(speller, settings: Dict[str, float]) -> None:
 
 def ner_robustness(model_path: Path, seed: int = 0, split: str = "test", own_pipeline_only: bool = False,
                    name_min_prob: Optional[float] = None,
-                   phonetic_max_distance: Optional[int] = None) -> Dict[str, Dict[str, float]]:
+                   phonetic_max_distance: Optional[int] = None,
+                   rare_word_min_rank: Optional[int] = None) -> Dict[str, Dict[str, float]]:
     """Entity F1 (spaCy's ents scorer) on CoNLL-2003 `split` (test or valid), clean and
     noisy, without char_spell, with it, and with it correcting name typos too.
     name_min_prob: if given, every char_spell (the pipeline's own too) uses it.
-    phonetic_max_distance: if given, every char_spell (the pipeline's own too) uses it."""
+    phonetic_max_distance, rare_word_min_rank: likewise."""
     from spacy_rnn_ner.corpora.iob import read_iob_docs
     from spacy_rnn_ner.spelling.typos import TypoGenerator
 
     ner = spacy.load(model_path)
-    given = {"name_min_prob": name_min_prob, "phonetic_max_distance": phonetic_max_distance}
+    given = {"name_min_prob": name_min_prob, "phonetic_max_distance": phonetic_max_distance,
+             "rare_word_min_rank": rare_word_min_rank}
     overrides = {key: value for key, value in given.items() if value is not None}
     if "char_spell" in ner.pipe_names:
         override_settings(ner.get_pipe("char_spell"), overrides)
@@ -288,6 +290,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--skip-baselines", action="store_true")
     parser.add_argument("--phonetic-max-distance", type=int, default=None,
                         help="char_spell setting (default: the component's); 0 turns phonetic candidates off")
+    parser.add_argument("--rare-word-min-rank", type=int, default=None,
+                        help="char_spell setting (default: the component's); 0 turns the rare-word check off")
     parser.add_argument("--ner-only", choices=["valid", "test"], default=None,
                         help="run only the typo-robust NER part, on this CoNLL split")
     parser.add_argument("--own-pipeline-only", action="store_true",
@@ -303,15 +307,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         results["ner"] = {args.ner_only: ner_robustness(args.ner_model, split=args.ner_only,
                                                         own_pipeline_only=args.own_pipeline_only,
                                                         name_min_prob=args.name_min_prob,
-                                                        phonetic_max_distance=args.phonetic_max_distance)}
+                                                        phonetic_max_distance=args.phonetic_max_distance,
+                                                        rare_word_min_rank=args.rare_word_min_rank)}
         if args.output:
             args.output.write_text(json.dumps(results, indent=2), encoding="utf-8")
         return 0
     nlp = spacy.blank("en")
     start = time.perf_counter()
     spell_config = {"pretrained": args.pretrained}
-    if args.phonetic_max_distance is not None:
-        spell_config["phonetic_max_distance"] = args.phonetic_max_distance
+    for setting in ("phonetic_max_distance", "rare_word_min_rank"):
+        if getattr(args, setting) is not None:
+            spell_config[setting] = getattr(args, setting)
     speller = nlp.add_pipe("char_spell", config=spell_config)
     speller.build_indexes()  # now, not inside a timed section
     results["load_seconds"] = time.perf_counter() - start
@@ -363,7 +369,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("throughput", name, results[f"throughput_{name}"], results[f"throughput_{name}_tokenizer_only"], flush=True)
     if args.ner_model:
         if args.ner_model.exists():
-            results["ner"] = {"test": ner_robustness(args.ner_model, phonetic_max_distance=args.phonetic_max_distance)}
+            results["ner"] = {"test": ner_robustness(args.ner_model, phonetic_max_distance=args.phonetic_max_distance,
+                                                     rare_word_min_rank=args.rare_word_min_rank)}
         else:
             print(f"NER model {args.ner_model} not found: skipping the NER robustness part", file=sys.stderr)
     print(json.dumps(results, indent=2))

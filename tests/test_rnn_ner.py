@@ -311,36 +311,40 @@ def language_model_config(lm_weight: float) -> dict:
     return config
 
 
-def test_language_model_heads_never_see_the_word_they_predict():
+@pytest.mark.parametrize("depth", [1, 2])
+def test_language_model_heads_never_see_the_word_they_predict(depth):
     """The forward head at t predicts word t+1 and the backward head at t+1 predicts
-    word t: changing word t's input must leave both predictions unchanged."""
+    word t: changing word t's input must leave both predictions unchanged (the
+    heads read the first layer: above it, forward states have read backward ones)."""
     import torch
 
     from spacy_rnn_ner.models.torch_modules import BiRNNEncoder
 
     torch.manual_seed(0)
-    module = BiRNNEncoder(8, 6, 5, lm_vocab_size=10, lm_width=4).eval()
+    module = BiRNNEncoder(8, 6, 5, depth=depth, lm_vocab_size=10, lm_width=4).eval()
     inputs = torch.randn(2, 7, 8)
     lengths = torch.tensor([7, 5])
-    forward_logits, backward_logits = module.language_model_logits(module.rnn(inputs, lengths))
+    first_layer = module.rnn.layer_outputs(inputs, lengths)[0]
+    forward_logits, backward_logits = module.language_model_logits(first_layer)
     changed = inputs.clone()
     changed[:, 3] += 5.0
-    new_forward, new_backward = module.language_model_logits(module.rnn(changed, lengths))
+    new_forward, new_backward = module.language_model_logits(module.rnn.layer_outputs(changed, lengths)[0])
     assert torch.allclose(new_forward[:, 2], forward_logits[:, 2])  # state 2 predicts word 3
     assert torch.allclose(new_backward[:, 3], backward_logits[:, 3])  # state 4 predicts word 3
     assert not torch.allclose(new_forward[:, 3], forward_logits[:, 3])  # state 3 has read word 3
     assert not torch.allclose(new_backward[:, 2], backward_logits[:, 2])
 
 
-def test_language_model_loss_enters_the_gradient():
+@pytest.mark.parametrize("depth", [1, 2])
+def test_language_model_loss_enters_the_gradient(depth):
     """forward(..., lm_scale=s) back-propagates the tag scores' gradient plus
-    s times the gradient of the language-model loss, padding excluded."""
+    s times the gradient of the first layer's language-model loss, padding excluded."""
     import torch
 
     from spacy_rnn_ner.models.torch_modules import BiRNNEncoder
 
     torch.manual_seed(0)
-    module = BiRNNEncoder(8, 6, 5, lm_vocab_size=10, lm_width=4, doc_pooling=True).train()
+    module = BiRNNEncoder(8, 6, 5, depth=depth, lm_vocab_size=10, lm_width=4, doc_pooling=True).train()
     inputs = torch.randn(2, 7, 8)
     lengths = torch.tensor([7, 5])
     groups = torch.zeros(2, 7, dtype=torch.long)
@@ -355,10 +359,10 @@ def test_language_model_loss_enters_the_gradient():
 
     scores = module(inputs, lengths, groups, targets, lm_scale=0.3)
     combined = gradients((scores * d_scores).sum())
-    hidden = module.rnn(inputs, lengths)
+    layers = module.rnn.layer_outputs(inputs, lengths)
     expected = gradients(
-        (module._tag_scores(hidden, lengths, groups) * d_scores).sum()
-        + 0.3 * module.language_model_loss(hidden, targets)
+        (module._tag_scores(layers[-1], lengths, groups) * d_scores).sum()
+        + 0.3 * module.language_model_loss(layers[0], targets, lengths)
     )
     for got, want in zip(combined, expected):
         assert torch.allclose(got, want, atol=1e-6)
@@ -368,9 +372,21 @@ def test_language_model_loss_enters_the_gradient():
     last_word = torch.full_like(targets, -1)
     last_word[1, 4] = 3
     with torch.no_grad():
-        forward_logits, _ = module.language_model_logits(hidden)
+        forward_logits, _ = module.language_model_logits(layers[0])
         want = torch.nn.functional.cross_entropy(forward_logits[1, 3:4], torch.tensor([3]), reduction="sum")
-        assert float(module.language_model_loss(hidden, last_word)) == pytest.approx(float(want), rel=1e-5)
+        got = module.language_model_loss(layers[0], last_word, lengths)
+        assert float(got) == pytest.approx(float(want), rel=1e-5)
+
+
+def test_language_model_targets_count_each_token_of_overlapping_windows_once():
+    from spacy_rnn_ner.models.birnn import plan_windows, window_targets
+
+    ids = [numpy.arange(1, 11, dtype="int32")]
+    windows = plan_windows([10], size=6, overlap=1)
+    targets = window_targets(ids, windows, 6)
+    kept = targets[targets >= 0]
+    assert sorted(kept.tolist()) == list(range(1, 11))
+    assert (targets[0, 5:] == -1).all()  # the first window's right context
 
 
 def test_language_model_trains_with_the_tagger_and_is_off_at_weight_zero():
@@ -391,6 +407,12 @@ def test_language_model_trains_with_the_tagger_and_is_off_at_weight_zero():
             nlp.update(examples, sgd=optimizer)
         moved = any(not torch_equal(a, b) for a, b in zip(before, heads.parameters()))
         assert moved == heads_move
+    # the vocabulary travels with the weights
+    loaded = spacy.blank("en")
+    loaded.add_pipe("rnn_ner", config=language_model_config(0.5))
+    loaded.from_bytes(nlp.to_bytes())
+    assert loaded.get_pipe("rnn_ner").model.attrs["lm_words"].dtype == numpy.uint64
+    assert (loaded.get_pipe("rnn_ner").model.attrs["lm_words"] == ner.model.attrs["lm_words"]).all()
 
 
 def torch_equal(a, b) -> bool:

@@ -48,14 +48,17 @@ def build_birnn_tagger_v3(
     backward RNN's the previous word. Prediction is unchanged and the heads'
     weights are not used by it.
 
-    lm_weight (float): Weight of the language-model loss (per token) beside the
-        tagging loss (per token); 0 turns it off.
+    lm_weight (float): Weight of the language-model loss beside the tagging
+        loss, both averaged over the batch's tokens (the LM loss of a token sums
+        its next-word and previous-word terms); 0 turns the objective off (the
+        heads are still built and saved).
     lm_vocab_size (int): The most frequent training words (NORM) the heads predict;
         all others are one "other" class. Set at initialization.
     lm_width (int): Width of each head's hidden layer.
-    The tok2vec must not mix context (a window encoder would show each token its
-    neighbours, and the next word would be trivial to predict). The other settings
-    are those of spacy_rnn_ner.BiRNNTagger.v2.
+    The heads read the first RNN layer, whose states have not seen the word they
+    predict. The tok2vec must not mix context (a window encoder would show each
+    token its neighbours, and the next word would be trivial to predict). The
+    other settings are those of spacy_rnn_ner.BiRNNTagger.v2.
     """
     if lm_weight < 0.0:
         raise ValueError(f"lm_weight must be 0 or more, got {lm_weight}.")
@@ -298,7 +301,8 @@ def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats
     dropout = _dropout(model) if is_train else 0.0
     scores = [ops.alloc2f(length, n_tags) for length in lengths]
     words = [doc.to_array("LOWER") for doc in docs] if model.attrs.get("doc_pooling") else None
-    lm_weight = model.attrs.get("lm_weight", 0.0) if is_train and has_language_model(model) else 0.0
+    use_lm = is_train and has_language_model(model) and len(model.attrs["lm_words"]) > 0
+    lm_weight = model.attrs["lm_weight"] if use_lm else 0.0
     lm_ids = [lm_word_ids(model, doc) for doc in docs] if lm_weight > 0.0 else None
     # The tagging loss is averaged over the batch's tokens: so is the LM loss.
     lm_scale = lm_weight / max(1, sum(lengths))
@@ -347,10 +351,13 @@ def word_groups(words: List[numpy.ndarray], windows: Sequence[Window], width: in
 
 
 def window_targets(ids: List[numpy.ndarray], windows: Sequence[Window], width: int) -> numpy.ndarray:
-    """(n_windows, width) language-model targets of each window's tokens, -1 for padding."""
+    """(n_windows, width) language-model targets: the word ids of the tokens each
+    window keeps (so that a token of two overlapping windows counts once), -1
+    for its context tokens and padding."""
     targets = numpy.full((len(windows), width), -1, dtype="int32")
     for row, window in enumerate(windows):
-        targets[row, : window.end - window.start] = ids[window.doc][window.start : window.end]
+        lo, hi = window.keep_start - window.start, window.keep_end - window.start
+        targets[row, lo:hi] = ids[window.doc][window.keep_start : window.keep_end]
     return targets
 
 

@@ -3,7 +3,7 @@
 Every size a module needs is a constructor argument, so a pipeline can rebuild
 the module from its config and stored shapes before loading weights.
 """
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy
 import torch
@@ -68,15 +68,22 @@ class BiRNN(nn.Module):
         self.backward_layers = nn.ModuleList(rnn_class(w, hidden_width, batch_first=True) for w in widths)
 
     def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
+        return self.layer_outputs(inputs, lengths)[-1]
+
+    def layer_outputs(self, inputs: Tensor, lengths: Tensor) -> List[Tensor]:
+        """Each layer's (batch, length, 2 * hidden_width) states: forward, then backward.
+        Only the first layer's forward states have not read the words ahead."""
         reverse = _reverse_index(lengths, inputs.shape[1]).unsqueeze(2)
         hidden = inputs
+        outputs = []
         for forward_rnn, backward_rnn in zip(self.forward_layers, self.backward_layers):
             forward_out, _ = forward_rnn(hidden)
             reversed_input = hidden.gather(1, reverse.expand(-1, -1, hidden.shape[2]))
             backward_out, _ = backward_rnn(reversed_input)
             backward_out = backward_out.gather(1, reverse.expand(-1, -1, backward_out.shape[2]))
             hidden = torch.cat([forward_out, backward_out], dim=2)
-        return hidden
+            outputs.append(hidden)
+        return outputs
 
 
 def group_means(hidden: Tensor, groups: Tensor, lengths: Tensor) -> Tensor:
@@ -170,6 +177,7 @@ class BiRNNEncoder(nn.Module):
         lengths: Tensor,
         groups: Optional[Tensor] = None,
         lm_targets: Optional[Tensor] = None,
+        *,
         dropout: float = 0.0,
         lm_scale: float = 0.0,
     ) -> Tensor:
@@ -178,43 +186,58 @@ class BiRNNEncoder(nn.Module):
         groups (batch, length): with doc_pooling, tokens with the same id in a
         sequence share a pooled state; ids are below the sequence length.
         lm_targets (batch, length): in training, each token's word id for the
-        language-model heads (-1: padding). Their summed cross-entropy, times
-        lm_scale, is added to the loss that the scores' gradient comes from.
+        language-model heads (-1: no target, e.g. padding). Their summed
+        cross-entropy, times lm_scale, is added to the loss that the scores'
+        gradient comes from.
         """
         use_dropout = dropout > 0.0 and self.training
         if use_dropout:
             inputs = nn.functional.dropout(inputs, dropout, training=True)
-        hidden = self.rnn(inputs, lengths)
+        layers = self.rnn.layer_outputs(inputs, lengths)
+        hidden = layers[-1]
         if use_dropout:
             hidden = nn.functional.dropout(hidden, dropout, training=True)
         scores = self._tag_scores(hidden, lengths, groups)
         if lm_targets is not None and lm_scale > 0.0 and self.lm_heads is not None and self.training:
-            scores = _WithAuxiliaryLoss.apply(scores, self.language_model_loss(hidden, lm_targets), lm_scale)
+            # The first layer's states: from the second layer on, the forward
+            # states have read the backward ones, which saw the word ahead.
+            first = hidden if len(layers) == 1 else layers[0]
+            if len(layers) > 1 and use_dropout:
+                first = nn.functional.dropout(first, dropout, training=True)
+            loss = self.language_model_loss(first, lm_targets, lengths)
+            scores = _WithAuxiliaryLoss.apply(scores, loss, lm_scale)
         return scores
 
-    def language_model_loss(self, hidden: Tensor, targets: Tensor) -> Tensor:
+    def language_model_loss(self, first_layer: Tensor, targets: Tensor, lengths: Tensor) -> Tensor:
         """Summed cross-entropy of the next word (forward states) and the previous
-        word (backward states); targets of -1 are ignored."""
-        forward_logits, backward_logits = self.language_model_logits(hidden)
+        word (backward states): up to two terms per token; targets of -1 are ignored.
+
+        first_layer (batch, length, 2 * hidden_width): the first RNN layer's states.
+        """
+        forward_logits, backward_logits = self.language_model_logits(first_layer)
         targets = targets.long()
         cross_entropy = nn.functional.cross_entropy
         n_classes = forward_logits.shape[2]
         next_words = targets[:, 1:]
         # The backward state at a padding position has read nothing real.
-        previous_words = targets[:, :-1].masked_fill(next_words < 0, -1)
+        positions = torch.arange(1, targets.shape[1], device=targets.device).unsqueeze(0)
+        padding = positions >= lengths.to(targets.device).unsqueeze(1)
+        previous_words = targets[:, :-1].masked_fill(padding, -1)
         return cross_entropy(
             forward_logits.reshape(-1, n_classes), next_words.reshape(-1), ignore_index=-1, reduction="sum"
         ) + cross_entropy(
             backward_logits.reshape(-1, n_classes), previous_words.reshape(-1), ignore_index=-1, reduction="sum"
         )
 
-    def language_model_logits(self, hidden: Tensor) -> Tuple[Tensor, Tensor]:
+    def language_model_logits(self, first_layer: Tensor) -> Tuple[Tensor, Tensor]:
         """Next-word logits from the forward states of positions 0..n-2 and
-        previous-word logits from the backward states of positions 1..n-1."""
+        previous-word logits from the backward states of positions 1..n-1, read
+        from the first RNN layer (the only one whose states have not seen the
+        word they predict)."""
         if self.lm_heads is None:
             raise ValueError("This encoder was built without language-model heads.")
-        width = hidden.shape[2] // 2
-        return self.lm_heads[0](hidden[:, :-1, :width]), self.lm_heads[1](hidden[:, 1:, width:])
+        width = first_layer.shape[2] // 2
+        return self.lm_heads[0](first_layer[:, :-1, :width]), self.lm_heads[1](first_layer[:, 1:, width:])
 
     def _tag_scores(self, hidden: Tensor, lengths: Tensor, groups: Optional[Tensor]) -> Tensor:
         if not self.doc_pooling:

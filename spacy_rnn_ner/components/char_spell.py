@@ -227,6 +227,8 @@ class CharSpeller(TrainablePipe):
         self._known: set = set()
         self._allowed: set = set()
         self._rare_checks: Dict[str, bool] = {}
+        self._rare_set: set = set()
+        self._rare_set_rank: Optional[int] = None
         self._index: Any = None
         self._phonetic_index: Any = None
         self._trie: Optional[Dict[str, Any]] = None
@@ -245,6 +247,8 @@ class CharSpeller(TrainablePipe):
         self._allowed = {w.lower() for w in self.cfg["allow_list"]}
         self._known = set(lexicon.counts) | self._allowed
         self._rare_checks: Dict[str, bool] = {}
+        self._rare_set: set = set()
+        self._rare_set_rank: Optional[int] = None
         self._index = None
         self._phonetic_index = None
         self._trie = None
@@ -313,7 +317,7 @@ class CharSpeller(TrainablePipe):
         text = token.text
         lower = text.lower()
         if text in self._known or lower in self._known:
-            return RARE_WORD if self._is_rare_word(token) else None
+            return RARE_WORD if text in self._rare_words() and self._is_rare_word(token) else None
         if len(text) < self.cfg["min_length"] or not text.isalpha():
             return None
         if not self._spellable(lower):
@@ -332,6 +336,14 @@ class CharSpeller(TrainablePipe):
             counts = counts if counts is not None else Counter(t.text for t in token.doc)
             return NAME if counts[text] == 1 else None
         return None if _inside_name(token) else TYPO  # "Gazzetta dello Sport"
+
+    def _rare_words(self) -> set:
+        """The lexicon words at or beyond rare_word_min_rank, less the allow-list (cached)."""
+        min_rank = self.cfg.get("rare_word_min_rank", 0)
+        if self._rare_set_rank != min_rank:
+            self._rare_set = set(list(self.lexicon.counts)[min_rank:]) - self._allowed if min_rank else set()
+            self._rare_set_rank = min_rank
+        return self._rare_set
 
     def _is_rare_word(self, token: Token) -> bool:
         return self.is_rare_word(token.text) and not token.ent_type and not _inside_name(token)

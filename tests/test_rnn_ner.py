@@ -42,9 +42,8 @@ def overfit_nlp(request):
     nlp = spacy.blank("en")
     config = small_rnn_ner_config()
     config["tag_scheme"], config["model"]["@architectures"] = request.param
-    if not config["model"]["@architectures"].endswith(".v3"):
-        for setting in ("lm_weight", "lm_vocab_size", "lm_width"):
-            config["model"].pop(setting)
+    if config["model"]["@architectures"].endswith(".v3"):
+        config["model"].update({"lm_weight": 0.1, "lm_vocab_size": 500, "lm_width": 16})
     if config["model"]["@architectures"].endswith(".v1"):
         config["model"].pop("doc_pooling")
     nlp.add_pipe("rnn_ner", config=config)

@@ -27,7 +27,7 @@ PRESET_PENALTY = -100000.0  # tag score outside what a preset entity allows
 
 DEFAULT_MODEL_CONFIG = """
 [model]
-@architectures = "spacy_rnn_ner.BiRNNTagger.v3"
+@architectures = "spacy_rnn_ner.BiRNNTagger.v2"
 hidden_width = 256
 depth = 1
 rnn_type = "lstm"
@@ -37,9 +37,6 @@ window_size = 512
 window_overlap = 64
 batch_tokens = 32768
 doc_pooling = true
-lm_weight = 0.1
-lm_vocab_size = 5000
-lm_width = 64
 
 [model.tok2vec]
 @architectures = "spacy_rnn_ner.CharCNNEmbed.v3"
@@ -84,7 +81,7 @@ def make_rnn_ner(
     """Create an `rnn_ner` component: a BiRNN tagger with a CRF decoder.
 
     model (Model[List[Doc], List[Floats2d]]): A tagger scoring tags per token,
-        such as spacy_rnn_ner.BiRNNTagger.v3.
+        such as spacy_rnn_ner.BiRNNTagger.v2.
     tag_scheme (str): "BILUO" or "BIO".
     scorer (Optional[Callable]): The scoring method; defaults to spaCy's ents scorer.
     confidence (bool): Whether to set `span._.confidence` on each entity. It lives

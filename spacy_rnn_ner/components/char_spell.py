@@ -246,9 +246,9 @@ class CharSpeller(TrainablePipe):
         self.lexicon = lexicon
         self._allowed = {w.lower() for w in self.cfg["allow_list"]}
         self._known = set(lexicon.counts) | self._allowed
-        self._rare_checks: Dict[str, bool] = {}
-        self._rare_set: set = set()
-        self._rare_set_rank: Optional[int] = None
+        self._rare_checks = {}
+        self._rare_set = set()
+        self._rare_set_rank = None
         self._index = None
         self._phonetic_index = None
         self._trie = None
@@ -317,7 +317,7 @@ class CharSpeller(TrainablePipe):
         text = token.text
         lower = text.lower()
         if text in self._known or lower in self._known:
-            return RARE_WORD if text in self._rare_words() and self._is_rare_word(token) else None
+            return RARE_WORD if self._is_rare_word(token) else None
         if len(text) < self.cfg["min_length"] or not text.isalpha():
             return None
         if not self._spellable(lower):
@@ -352,14 +352,9 @@ class CharSpeller(TrainablePipe):
         """Whether a word is checked for a real-word error: a lower-case lexicon word
         rarer than rare_word_min_rank, not allow-listed, with a far more frequent
         lexicon word one edit away (RARE_WORD_NEIGHBOUR_RATIO)."""
-        min_rank = self.cfg.get("rare_word_min_rank", 0)
-        if not min_rank or not word.islower() or not word.isalpha() or len(word) < self.cfg["min_length"]:
+        if word not in self._rare_words() or not word.isalpha() or len(word) < self.cfg["min_length"]:
             return False
-        if word not in self.lexicon or word in self._allowed or self.rank(word) < min_rank:
-            return False
-        if word not in self._rare_checks:
-            if len(self._rare_checks) >= CACHE_SIZE:
-                self._rare_checks.clear()
+        if word not in self._rare_checks:  # at most one entry per rare lexicon word
             self._rare_checks[word] = self._spellable(word) and self._has_frequent_neighbour(word)
         return self._rare_checks[word]
 

@@ -224,12 +224,10 @@ def set_lm_vocabulary(model: Model, counts: "Counter[int]") -> None:
 def lm_word_ids(model: Model, doc: Doc) -> numpy.ndarray:
     """Each token's class for the language-model heads: 1 + its rank among the
     sorted vocabulary, or 0 for a word outside it."""
-    words = model.attrs["lm_words"]
-    norms = doc.to_array("NORM").astype("uint64")
-    if not len(words):
-        return numpy.zeros(len(norms), dtype="int32")
-    position = numpy.minimum(numpy.searchsorted(words, norms), len(words) - 1)
-    return numpy.where(words[position] == norms, position + 1, 0).astype("int32")
+    from .known_words import vocabulary_positions
+
+    position, known = vocabulary_positions(model.attrs["lm_words"], doc)
+    return numpy.where(known, position + 1, 0).astype("int32")
 
 
 def runtime_settings(model: Model) -> Dict[str, Any]:

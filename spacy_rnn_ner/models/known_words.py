@@ -94,16 +94,22 @@ def _init(model: Model, X: Optional[List[Doc]] = None, Y: Optional[Any] = None) 
     model.set_param("E", model.ops.asarray2f(table))
 
 
-def word_rows(model: Model, doc: Doc, is_train: bool) -> Ints1d:
-    """Each token's row: its word's own, or UNKNOWN_ROW."""
-    words = model.attrs["words"]
+def vocabulary_positions(words: numpy.ndarray, doc: Doc) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """Each token's position in `words` (sorted NORM hashes) and whether it is there."""
     norms = doc.to_array(NORM).astype("uint64")
     if not len(words):
-        return numpy.full(len(norms), UNKNOWN_ROW, dtype="int64")
+        return numpy.zeros(len(norms), dtype="int64"), numpy.zeros(len(norms), dtype="bool")
     position = numpy.minimum(numpy.searchsorted(words, norms), len(words) - 1)
-    known = words[position] == norms
+    return position, words[position] == norms
+
+
+def word_rows(model: Model, doc: Doc, is_train: bool) -> Ints1d:
+    """Each token's row: its word's own, or UNKNOWN_ROW."""
+    position, known = vocabulary_positions(model.attrs["words"], doc)
+    if not len(model.attrs["words"]):
+        return numpy.full(len(position), UNKNOWN_ROW, dtype="int64")
     if is_train and model.attrs["rare_unknown_rate"] > 0.0:
-        dropped = model.attrs["rare"][position] & (numpy.random.random(len(norms)) < model.attrs["rare_unknown_rate"])
+        dropped = model.attrs["rare"][position] & (numpy.random.random(len(position)) < model.attrs["rare_unknown_rate"])
         known &= ~dropped
     return numpy.where(known, position + 1, UNKNOWN_ROW).astype("int64")
 

@@ -405,10 +405,19 @@ def test_language_model_trains_with_the_tagger_and_is_off_at_weight_zero():
         heads = encoder_module(ner.model).lm_heads
         before = [p.detach().clone() for p in heads.parameters()]
         optimizer = nlp.create_optimizer()
-        for _ in range(3):
+        first_losses = nlp.update(examples, sgd=optimizer)
+        for _ in range(2):
             nlp.update(examples, sgd=optimizer)
         moved = any(not torch_equal(a, b) for a, b in zip(before, heads.parameters()))
         assert moved == heads_move
+        # The LM loss is reported beside the tagging loss: lm_weight times the summed
+        # cross-entropy of 2 predictions per token but a document's edges, each near
+        # ln(21 classes) from freshly initialized heads.
+        assert ("rnn_ner_lm" in first_losses) == heads_move
+        if heads_move:
+            n_predictions = sum(2 * (len(eg.predicted) - 1) for eg in examples)
+            per_prediction = first_losses["rnn_ner_lm"] / (lm_weight * n_predictions)
+            assert abs(per_prediction - numpy.log(21)) < 0.5
     # the vocabulary travels with the weights
     loaded = spacy.blank("en")
     loaded.add_pipe("rnn_ner", config=language_model_config(0.5))

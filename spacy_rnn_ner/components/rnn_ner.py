@@ -262,7 +262,12 @@ class RNNEntityRecognizer(TrainablePipe):
         sgd: Optional[Optimizer] = None,
         losses: Optional[Dict[str, float]] = None,
     ) -> Dict[str, float]:
-        """Learn from a batch of examples: CRF loss, backprop, and an optimizer step."""
+        """Learn from a batch of examples: CRF loss, backprop, and an optimizer step.
+
+        The summed CRF loss is reported under the component's name; with a
+        language-model objective (BiRNNTagger.v3), its loss (summed over tokens,
+        times lm_weight) under "<name>_lm".
+        """
         if losses is None:
             losses = {}
         losses.setdefault(self.name, 0.0)
@@ -270,6 +275,8 @@ class RNNEntityRecognizer(TrainablePipe):
         validate_examples(examples, f"{type(self).__name__}.update")
         if not any(len(eg.predicted) for eg in examples):
             return losses
+        from ..models.birnn import pop_language_model_loss
+
         set_dropout_rate(self.model, drop)
         scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
         loss, d_scores = self.get_loss(examples, scores)
@@ -277,6 +284,10 @@ class RNNEntityRecognizer(TrainablePipe):
         if sgd is not None:
             self.finish_update(sgd)
         losses[self.name] += loss
+        lm_loss = pop_language_model_loss(self.model)
+        if lm_loss is not None:
+            key = f"{self.name}_lm"
+            losses[key] = losses.get(key, 0.0) + lm_loss
         return losses
 
     def get_loss(self, examples: Iterable[Example], scores: List[Floats2d]):

@@ -221,6 +221,14 @@ def set_lm_vocabulary(model: Model, counts: "Counter[int]") -> None:
     model.attrs["lm_words"] = numpy.sort(numpy.asarray([key for key, _ in ranked], dtype="uint64"))
 
 
+def pop_language_model_loss(model: Model) -> Optional[float]:
+    """The language-model loss (summed over tokens, times lm_weight) of the
+    training batches since the last call; None without the objective."""
+    if not (has_language_model(model) and has_encoder(model)) or model.attrs["lm_weight"] <= 0.0:
+        return None
+    return model.attrs["lm_weight"] * encoder_module(model).pop_lm_loss()
+
+
 def lm_word_ids(model: Model, doc: Doc) -> numpy.ndarray:
     """Each token's class for the language-model heads: 1 + its rank among the
     sorted vocabulary, or 0 for a word outside it."""

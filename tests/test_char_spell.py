@@ -522,6 +522,46 @@ def test_suggestion_cache_drops_the_least_recently_used_word(shipped_nlp, monkey
     speller.clear_cache()
 
 
+def test_suggestions_are_safe_to_share_between_threads(tiny_nlp, monkeypatch):
+    """Threads sharing one pipeline evict and clear each other's cache entries
+    while they read them: every call still answers every word, as one thread would."""
+    import sys
+    import threading
+
+    import spacy_rnn_ner.components.char_spell as char_spell
+
+    speller = tiny_nlp.get_pipe("char_spell")
+    # the cache is what is tested: a fast stand-in for the model's ranking
+    monkeypatch.setattr(speller, "_rank", lambda words: [[(word[::-1], 1.0)] for word in words])
+    monkeypatch.setattr(char_spell, "CACHE_SIZE", 2)
+    words = [f"word{i}" for i in range(7)]
+    errors: list = []
+
+    def work(offset: int) -> None:
+        try:
+            for i in range(3000):
+                batch = [words[(offset + i + k) % len(words)] for k in range(3)]
+                if i % 97 == 0:
+                    speller.clear_cache()
+                if speller.suggest(batch) != {word: [(word[::-1], 1.0)] for word in batch}:
+                    errors.append(f"wrong answer for {batch}")
+        except Exception as err:  # pragma: no cover - the failure this test looks for
+            errors.append(repr(err))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [threading.Thread(target=work, args=(offset,)) for offset in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+        speller.clear_cache()
+    assert errors == []
+
+
 def test_serialization_honours_exclude(tiny_nlp, tmp_path):
     speller = tiny_nlp.get_pipe("char_spell")
     whole, without_model = speller.to_bytes(), speller.to_bytes(exclude=["model"])

@@ -17,6 +17,7 @@ This module is imported whenever spaCy creates a pipeline: torch is only
 imported by the model functions, when a model is used.
 """
 import math
+import threading
 from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Container, Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -234,6 +235,7 @@ class CharSpeller(TrainablePipe):
         self._trie: Optional[Dict[str, Any]] = None
         self._ranks: Optional[Dict[str, int]] = None
         self._cache: "OrderedDict[str, List[Tuple[str, float]]]" = OrderedDict()
+        self._cache_lock = threading.Lock()  # a pipeline may be shared by threads
         self.missing_pretrained: Optional[str] = None  # error to raise on use, if set
         _register_extensions()
         # nlp.pipe(n_process>1) forks: give each worker one torch thread so it cannot hang.
@@ -253,7 +255,8 @@ class CharSpeller(TrainablePipe):
         self._phonetic_index = None
         self._trie = None
         self._ranks = None
-        self._cache.clear()
+        with self._cache_lock:
+            self._cache.clear()
 
     def add_domain_words(self, paths: Sequence[Union[str, Path]]) -> None:
         """Merge the words of these corpora (DocBin or `word count` files) into the
@@ -267,7 +270,8 @@ class CharSpeller(TrainablePipe):
 
     def clear_cache(self) -> None:
         """Forget the suggestions computed so far (e.g. to time the real work)."""
-        self._cache.clear()
+        with self._cache_lock:
+            self._cache.clear()
         self._rare_checks.clear()
 
     @property
@@ -354,9 +358,10 @@ class CharSpeller(TrainablePipe):
         lexicon word one edit away (RARE_WORD_NEIGHBOUR_RATIO)."""
         if word not in self._rare_words() or not word.isalpha() or len(word) < self.cfg["min_length"]:
             return False
-        if word not in self._rare_checks:  # at most one entry per rare lexicon word
-            self._rare_checks[word] = self._spellable(word) and self._has_frequent_neighbour(word)
-        return self._rare_checks[word]
+        checked = self._rare_checks.get(word)  # at most one entry per rare lexicon word
+        if checked is None:
+            checked = self._rare_checks[word] = self._spellable(word) and self._has_frequent_neighbour(word)
+        return checked
 
     def _has_frequent_neighbour(self, word: str) -> bool:
         """Whether a lexicon word one edit away is RARE_WORD_NEIGHBOUR_RATIO times as frequent."""
@@ -451,16 +456,19 @@ class CharSpeller(TrainablePipe):
     def suggest(self, words: Sequence[str]) -> Dict[str, List[Tuple[str, float]]]:
         """Ranked [candidate, probability] suggestions for lower-case words (cached)."""
         result: Dict[str, List[Tuple[str, float]]] = {}
-        for word in words:
-            if word in self._cache:
-                self._cache.move_to_end(word)  # least recently used goes first
-                result[word] = self._cache[word]
+        with self._cache_lock:
+            for word in words:
+                if word in self._cache:
+                    self._cache.move_to_end(word)  # least recently used goes first
+                    result[word] = self._cache[word]
         missing = list(dict.fromkeys(w for w in words if w not in result))
         if missing:
-            for word, ranked in zip(missing, self._rank(missing)):
-                result[word] = self._cache[word] = ranked
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
+            ranked_words = self._rank(missing)
+            with self._cache_lock:
+                for word, ranked in zip(missing, ranked_words):
+                    result[word] = self._cache[word] = ranked
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
         return result
 
     def _rank(self, words: Sequence[str]) -> List[List[Tuple[str, float]]]:

@@ -93,3 +93,56 @@ def _token_attrs(doc: Doc) -> List[str]:
     elif doc.has_annotation("SENT_START"):
         attrs.append("SENT_START")
     return attrs
+
+
+@registry.augmenters("spacy_rnn_ner.unseen_name_augmenter.v1")
+def create_unseen_name_augmenter(
+    level: float = 0.5,
+    rate: float = 0.5,
+    keep_original: bool = False,
+    seed: int = 0,
+) -> Callable[[Language, Example], Iterator[Example]]:
+    """Create an augmenter that makes some entity words look unseen to word tables.
+
+    At test time many names were never seen in training; in training every name
+    was. In a copy of an Example, each distinct word (lower-cased) inside a gold
+    entity (stop words aside) is, with probability `rate`, at all its places in the
+    document given the NORM `UNSEEN_NORM`, which a
+    known-word table (CharCNNEmbed.v3) reads as its "unknown" row. Its text,
+    characters, affixes, shape and context stay, so the model learns to tag a
+    name from them.
+
+    level (float): Share of Examples that get a masked copy.
+    rate (float): Probability that an entity word (all its mentions in the
+        document alike) is masked.
+    keep_original (bool): Also yield the unchanged Example.
+    seed (int): Random seed.
+    """
+    from .models.known_words import UNSEEN_NORM
+
+    rng = random.Random(seed)
+
+    def augment(nlp: Language, example: Example) -> Iterator[Example]:
+        if rng.random() >= level:
+            yield example
+            return
+        if keep_original:
+            yield example
+        predicted = example.predicted.copy()
+        gold = example.get_aligned_ner()
+        words = {
+            token.lower_
+            for token, tag in zip(predicted, gold)
+            if tag not in (None, "O", "-", "") and token.is_alpha and not token.is_stop
+        }
+        masked = {word for word in sorted(words) if rng.random() < rate}
+        if not masked:
+            if not keep_original:
+                yield example
+            return
+        for token in predicted:
+            if token.lower_ in masked:
+                token.norm_ = UNSEEN_NORM
+        yield Example(predicted, example.reference)
+
+    return augment

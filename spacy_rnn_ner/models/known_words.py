@@ -21,9 +21,6 @@ from thinc.api import Model
 from thinc.types import Floats2d, Ints1d
 
 UNKNOWN_ROW = 0
-# A NORM that no table learns: spacy_rnn_ner.unseen_name_augmenter.v1 gives it to
-# entity words in training so that they read as unseen.
-UNSEEN_NORM = "\u27e8unseen\u27e9"
 KNOWN_WORD_EMBED = "known_word_embed"
 
 
@@ -78,19 +75,12 @@ def set_known_words(model: Model, counts: "Counter[int]") -> int:
 
 
 def count_norms(docs: Iterable[Doc]) -> "Counter[int]":
-    """Occurrences of each NORM hash in `docs` (UNSEEN_NORM excluded)."""
+    """Occurrences of each NORM hash in `docs`."""
     counts: Counter = Counter()
     for doc in docs:
         if len(doc):
             counts.update(doc.to_array(NORM).tolist())
-    counts.pop(doc_hash(UNSEEN_NORM), None)
     return counts
-
-
-def doc_hash(string: str) -> int:
-    from spacy.strings import hash_string
-
-    return hash_string(string)
 
 
 def has_known_word_table(model: Model) -> bool:

@@ -9,6 +9,7 @@ import pytest
 import spacy
 from spacy.tokens import Doc
 from spacy.training import Example
+from thinc.api import Config
 
 from conftest import CONFIGS, small_rnn_ner_config, train_pipeline
 
@@ -453,9 +454,13 @@ def test_config_passes_spacy_debug_config(tmp_path, config):
     for eg in make_examples(nlp):
         db.add(eg.reference)
     db.to_disk(tmp_path / "data.spacy")
+    overrides = ["--paths.train", str(tmp_path / "data.spacy"), "--paths.dev", str(tmp_path / "data.spacy")]
+    if "lexicon" in Config().from_disk(config, interpolate=False)["paths"]:
+        # a small word list of our own, so the check needs no ../shared
+        (tmp_path / "lexicon.txt").write_text("the 1000\nnetwork 50\nwork 80\n", encoding="utf8")
+        overrides += ["--paths.lexicon", str(tmp_path / "lexicon.txt")]
     result = subprocess.run(
-        [sys.executable, "-m", "spacy", "debug", "config", str(config),
-         "--paths.train", str(tmp_path / "data.spacy"), "--paths.dev", str(tmp_path / "data.spacy")],
+        [sys.executable, "-m", "spacy", "debug", "config", str(config), *overrides],
         capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr

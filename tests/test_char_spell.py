@@ -562,6 +562,18 @@ def test_suggestions_are_safe_to_share_between_threads(tiny_nlp, monkeypatch):
     assert errors == []
 
 
+def test_pipeline_pickles_and_deep_copies(tiny_nlp):
+    """As spaCy pipelines do (multiprocessing with spawn pickles them): the copy
+    corrects like the original."""
+    import copy
+    import pickle
+
+    texts = ["I recieved the pakage", "the networc is down"]
+    expected = _outputs(tiny_nlp, texts)
+    for clone in (pickle.loads(pickle.dumps(tiny_nlp)), copy.deepcopy(tiny_nlp)):
+        assert _outputs(clone, texts) == expected
+
+
 def test_serialization_honours_exclude(tiny_nlp, tmp_path):
     speller = tiny_nlp.get_pipe("char_spell")
     whole, without_model = speller.to_bytes(), speller.to_bytes(exclude=["model"])

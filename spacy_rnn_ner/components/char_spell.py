@@ -17,7 +17,6 @@ This module is imported whenever spaCy creates a pipeline: torch is only
 imported by the model functions, when a model is used.
 """
 import math
-import threading
 from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Container, Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -235,7 +234,6 @@ class CharSpeller(TrainablePipe):
         self._trie: Optional[Dict[str, Any]] = None
         self._ranks: Optional[Dict[str, int]] = None
         self._cache: "OrderedDict[str, List[Tuple[str, float]]]" = OrderedDict()
-        self._cache_lock = threading.Lock()  # a pipeline may be shared by threads
         self.missing_pretrained: Optional[str] = None  # error to raise on use, if set
         _register_extensions()
         # nlp.pipe(n_process>1) forks: give each worker one torch thread so it cannot hang.
@@ -255,8 +253,7 @@ class CharSpeller(TrainablePipe):
         self._phonetic_index = None
         self._trie = None
         self._ranks = None
-        with self._cache_lock:
-            self._cache.clear()
+        self._cache.clear()
 
     def add_domain_words(self, paths: Sequence[Union[str, Path]]) -> None:
         """Merge the words of these corpora (DocBin or `word count` files) into the
@@ -270,8 +267,7 @@ class CharSpeller(TrainablePipe):
 
     def clear_cache(self) -> None:
         """Forget the suggestions computed so far (e.g. to time the real work)."""
-        with self._cache_lock:
-            self._cache.clear()
+        self._cache.clear()
         self._rare_checks.clear()
 
     @property
@@ -455,20 +451,27 @@ class CharSpeller(TrainablePipe):
 
     def suggest(self, words: Sequence[str]) -> Dict[str, List[Tuple[str, float]]]:
         """Ranked [candidate, probability] suggestions for lower-case words (cached)."""
+        # Threads may share a pipeline: each cache operation below is atomic, and one
+        # that finds its entry evicted by another thread meanwhile lets it go (no
+        # lock, so the component still pickles and forks as spaCy pipelines do).
         result: Dict[str, List[Tuple[str, float]]] = {}
-        with self._cache_lock:
-            for word in words:
-                if word in self._cache:
+        for word in words:
+            cached = self._cache.get(word)
+            if cached is not None:
+                result[word] = cached
+                try:
                     self._cache.move_to_end(word)  # least recently used goes first
-                    result[word] = self._cache[word]
+                except KeyError:
+                    pass
         missing = list(dict.fromkeys(w for w in words if w not in result))
         if missing:
-            ranked_words = self._rank(missing)
-            with self._cache_lock:
-                for word, ranked in zip(missing, ranked_words):
-                    result[word] = self._cache[word] = ranked
-                while len(self._cache) > CACHE_SIZE:
+            for word, ranked in zip(missing, self._rank(missing)):
+                result[word] = self._cache[word] = ranked
+            while len(self._cache) > CACHE_SIZE:
+                try:
                     self._cache.popitem(last=False)
+                except KeyError:
+                    break
         return result
 
     def _rank(self, words: Sequence[str]) -> List[List[Tuple[str, float]]]:

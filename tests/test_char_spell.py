@@ -539,7 +539,7 @@ def test_suggestions_are_safe_to_share_between_threads(tiny_nlp, monkeypatch):
 
     def work(offset: int) -> None:
         try:
-            for i in range(3000):
+            for i in range(10000):
                 batch = [words[(offset + i + k) % len(words)] for k in range(3)]
                 if i % 97 == 0:
                     speller.clear_cache()

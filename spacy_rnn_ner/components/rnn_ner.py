@@ -278,6 +278,7 @@ class RNNEntityRecognizer(TrainablePipe):
         from ..models.birnn import pop_language_model_loss
 
         set_dropout_rate(self.model, drop)
+        pop_language_model_loss(self.model)  # drop what passes outside update left
         scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
         loss, d_scores = self.get_loss(examples, scores)
         backprop(d_scores)

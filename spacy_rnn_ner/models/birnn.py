@@ -226,6 +226,8 @@ def pop_language_model_loss(model: Model) -> Optional[float]:
     training batches since the last call; None without the objective."""
     if not (has_language_model(model) and has_encoder(model)) or model.attrs["lm_weight"] <= 0.0:
         return None
+    if not len(model.attrs["lm_words"]):  # no vocabulary yet: the objective is off
+        return None
     return model.attrs["lm_weight"] * encoder_module(model).pop_lm_loss()
 
 

@@ -169,7 +169,7 @@ class BiRNNEncoder(nn.Module):
         # and one "other" class (id 0).
         self.lm_heads = None
         # Language-model loss summed since it was last read (pop_lm_loss), for reporting.
-        self.lm_loss_sum = 0.0
+        self.lm_loss_sum: "float | Tensor" = 0.0
         if lm_vocab_size > 0:
             self.lm_heads = nn.ModuleList(_lm_head(hidden_width, lm_width, lm_vocab_size + 1) for _ in range(2))
 
@@ -207,14 +207,14 @@ class BiRNNEncoder(nn.Module):
             if len(layers) > 1 and use_dropout:
                 first = nn.functional.dropout(first, dropout, training=True)
             loss = self.language_model_loss(first, lm_targets, lengths)
-            self.lm_loss_sum += float(loss.detach())
+            self.lm_loss_sum = self.lm_loss_sum + loss.detach()  # a tensor: no device sync here
             scores = _WithAuxiliaryLoss.apply(scores, loss, lm_scale)
         return scores
 
     def pop_lm_loss(self) -> float:
         """The language-model loss summed over the batches since the last call."""
         loss, self.lm_loss_sum = self.lm_loss_sum, 0.0
-        return loss
+        return float(loss)
 
     def language_model_loss(self, first_layer: Tensor, targets: Tensor, lengths: Tensor) -> Tensor:
         """Summed cross-entropy of the next word (forward states) and the previous

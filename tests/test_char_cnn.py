@@ -6,6 +6,7 @@ from spacy.training import Example
 from spacy.util import registry
 from thinc.api import Config
 
+from conftest import small_rnn_ner_config, train_pipeline
 from spacy_rnn_ner.models.char_cnn import build_char_cnn_embed, corrected_doc, words_to_char_ids
 
 NER_WITH_CHAR_CNN = """
@@ -219,3 +220,41 @@ def test_known_words_callback_fills_v3_inside_spacys_own_ner(tmp_path):
     assert sorted(nlp.vocab.strings[h] for h in table.attrs["words"].tolist()) == sorted(
         ["president", "roosevelt", "spoke", "in", "washington", "."]
     )
+
+
+def test_v4_sums_one_hashed_vector_per_attribute(tmp_path):
+    """v4: the hashed part of a token's vector is the sum of its attributes' rows;
+    the whole embedder has v3's layout (words, hashed, characters), trains inside
+    rnn_ner to F1 1.0 on a few sentences and reloads with identical scores."""
+    settings = {"@architectures": "spacy_rnn_ner.CharCNNEmbed.v4", "width": 16, "attrs": ["PREFIX", "SUFFIX", "SHAPE"],
+                "rows": [50, 50, 20], "word_width": 12, "word_rows": 6, "char_filters": 8}
+    model = registry.resolve({"m": settings})["m"]
+    nlp = spacy.blank("en")
+    docs = [nlp("Networc error at Roosevelt Street."), nlp("")]
+    model.initialize(X=docs)
+    assert model.get_dim("nO") == 12 + 16 + 8
+    outputs = model.predict(docs)
+    assert [o.shape for o in outputs] == [(len(d), 36) for d in docs]
+    tables = [node for node in model.walk() if node.name == "hashembed"]
+    assert len(tables) == 3
+    ids = docs[0].to_array(["PREFIX", "SUFFIX", "SHAPE"]).astype("uint64")
+    expected = sum(table.predict(numpy.ascontiguousarray(ids[:, i])) for i, table in enumerate(tables))
+    assert numpy.allclose(outputs[0][:, 12:28], expected, atol=1e-6)
+
+    nlp = spacy.blank("en")
+    config = small_rnn_ner_config()
+    config["model"]["tok2vec"]["@architectures"] = "spacy_rnn_ner.CharCNNEmbed.v4"
+    config["model"]["tok2vec"].pop("include_static_vectors")
+    nlp.add_pipe("rnn_ner", config=config)
+    data = [
+        ("President Roosevelt spoke in Washington .", [(10, 19, "PER"), (29, 39, "LOC")]),
+        ("She lives on Roosevelt Street .", [(13, 29, "LOC")]),
+        ("Nothing happened here .", []),
+    ]
+    examples = [Example.from_dict(nlp.make_doc(t), {"entities": e}) for t, e in data]
+    train_pipeline(nlp, examples, n_epochs=150)
+    assert nlp.evaluate(examples)["ents_f"] == 1.0
+    nlp.to_disk(tmp_path)
+    reloaded = spacy.load(tmp_path)
+    for a, b in zip(nlp.get_pipe("rnn_ner").model.predict(docs), reloaded.get_pipe("rnn_ner").model.predict(docs)):
+        assert numpy.array_equal(a, b)

@@ -126,6 +126,55 @@ def build_char_cnn_embed_v3(
     return _concatenated([words, hashed, chars], word_width + width + chars.get_dim("nO"), read_corrections)
 
 
+@registry.architectures("spacy_rnn_ner.CharCNNEmbed.v4")
+def build_char_cnn_embed_v4(
+    width: int,
+    attrs: List[Union[str, int]],
+    rows: List[int],
+    word_width: int = 100,
+    word_rows: int = 30000,
+    word_min_count: int = 1,
+    rare_unknown_rate: float = 0.5,
+    char_width: int = 30,
+    char_filters: int = 50,
+    char_window_widths: List[int] = [3],
+    max_chars: int = 20,
+    n_chars: int = 512,
+    word_dropout: float = 0.0,
+    read_corrections: bool = False,
+) -> Model[List[Doc], List[Floats2d]]:
+    """As CharCNNEmbed.v3, with the hashed features' vectors summed instead of
+    concatenated and mixed by a Maxout layer (spaCy's MultiHashEmbed): for the
+    RNN's linear input layer a sum of free vectors serves as well as their
+    concatenation, and the Maxout's matrix product, about a fifth of the
+    tagging time on a CPU, is gone. No static vectors.
+    """
+    from .known_words import known_word_embed
+
+    words = known_word_embed(word_width, word_rows, word_min_count, rare_unknown_rate)
+    hashed = summed_hash_embed(width, attrs, rows)
+    if word_dropout > 0.0:
+        hashed = token_dropout(hashed, word_dropout)
+    chars = char_cnn_features(
+        char_width=char_width, n_filters=char_filters, window_widths=char_window_widths,
+        max_chars=max_chars, n_chars=n_chars,
+    )
+    return _concatenated([words, hashed, chars], word_width + width + chars.get_dim("nO"), read_corrections)
+
+
+def summed_hash_embed(width: int, attrs: List[Union[str, int]], rows: List[int]) -> Model[List[Doc], List[Floats2d]]:
+    """One hashed table per attribute (as in MultiHashEmbed), their vectors summed."""
+    from spacy.ml.featureextractor import FeatureExtractor
+    from thinc.api import HashEmbed, add, chain, list2ragged, ragged2list, with_array
+
+    if len(rows) != len(attrs):
+        raise ValueError(f"Mismatched lengths: {len(rows)} rows for {len(attrs)} attrs.")
+    tables = [HashEmbed(width, n_rows, column=i, seed=8 + i, dropout=0.0) for i, n_rows in enumerate(rows)]
+    model = chain(FeatureExtractor(attrs), list2ragged(), with_array(add(*tables)), ragged2list())
+    model.set_dim("nO", width)
+    return model
+
+
 def _hashed_and_char_features(
     width: int,
     attrs: List[Union[str, int]],

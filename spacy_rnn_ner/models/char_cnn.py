@@ -152,12 +152,9 @@ def build_char_cnn_embed_v4(
     from .known_words import known_word_embed
 
     words = known_word_embed(word_width, word_rows, word_min_count, rare_unknown_rate)
-    hashed = summed_hash_embed(width, attrs, rows)
-    if word_dropout > 0.0:
-        hashed = token_dropout(hashed, word_dropout)
-    chars = char_cnn_features(
-        char_width=char_width, n_filters=char_filters, window_widths=char_window_widths,
-        max_chars=max_chars, n_chars=n_chars,
+    hashed, chars = _hashed_and_char_features(
+        width, attrs, rows, False, char_width, char_filters,
+        char_window_widths, max_chars, n_chars, word_dropout, summed=True,
     )
     return _concatenated([words, hashed, chars], word_width + width + chars.get_dim("nO"), read_corrections)
 
@@ -186,11 +183,16 @@ def _hashed_and_char_features(
     max_chars: int,
     n_chars: int,
     word_dropout: float,
+    summed: bool = False,
 ) -> Tuple[Model[List[Doc], List[Floats2d]], Model[List[Doc], List[Floats2d]]]:
-    """spaCy's MultiHashEmbed (with token dropout if asked) and the character CNN."""
-    hashed = MultiHashEmbed(
-        width=width, attrs=attrs, rows=rows, include_static_vectors=include_static_vectors
-    )
+    """spaCy's MultiHashEmbed, or with `summed` the hashed vectors summed (with
+    token dropout if asked), and the character CNN."""
+    if summed:
+        hashed = summed_hash_embed(width, attrs, rows)
+    else:
+        hashed = MultiHashEmbed(
+            width=width, attrs=attrs, rows=rows, include_static_vectors=include_static_vectors
+        )
     chars = char_cnn_features(
         char_width=char_width,
         n_filters=char_filters,

@@ -101,7 +101,7 @@ def test_phonetic_candidates_default_to_english_pipelines_only():
     german = spacy.blank("de").add_pipe("char_spell")
     assert german.cfg["phonetic_max_distance"] == 0
     german.build_indexes()
-    assert german._phonetic_index is None  # not built when off
+    assert german._lookups.phonetic_index is None  # not built when off
     assert spacy.blank("en").add_pipe("char_spell", config={"phonetic_max_distance": 4}).cfg["phonetic_max_distance"] == 4
 
 
@@ -513,12 +513,12 @@ def test_suggestion_cache_drops_the_least_recently_used_word(shipped_nlp, monkey
     first = speller.suggest(["recieved"])["recieved"]
     speller.suggest(["pakage"])
     # a hit moves "recieved" to the end, so the next word evicts "pakage"
-    assert speller.suggest(["recieved", "networc"]) == {"recieved": first, "networc": speller._cache["networc"]}
-    assert list(speller._cache) == ["recieved", "networc"]
+    assert speller.suggest(["recieved", "networc"]) == {"recieved": first, "networc": speller._lookups.suggestions["networc"]}
+    assert list(speller._lookups.suggestions) == ["recieved", "networc"]
     # a cached word evicted during the call that asks for it is still answered
     result = speller.suggest(["recieved", "pakage", "teh", "pakage"])
     assert set(result) == {"recieved", "pakage", "teh"} and result["recieved"] == first
-    assert len(speller._cache) == 2
+    assert len(speller._lookups.suggestions) == 2
     speller.clear_cache()
 
 
@@ -560,6 +560,35 @@ def test_suggestions_are_safe_to_share_between_threads(tiny_nlp, monkeypatch):
         sys.setswitchinterval(interval)
         speller.clear_cache()
     assert errors == []
+
+
+def test_a_new_lexicon_never_serves_what_the_old_one_ranked(tiny_nlp, monkeypatch):
+    """A thread ranks words with the old lexicon while another sets a new one: what
+    the first computed is answered to its own call but never cached for the new
+    lexicon, nor is an index built from the old one."""
+    from spacy_rnn_ner.spelling.lexicon import Lexicon
+
+    speller = tiny_nlp.get_pipe("char_spell")
+    old_lexicon = speller.lexicon
+    new_lexicon = Lexicon({"zzz": 5, **old_lexicon.counts})
+    rank = speller._rank
+
+    def rank_while_the_lexicon_changes(words):
+        ranked = rank(words)
+        _ = speller.index  # built from the lexicon in use
+        speller.set_lexicon(new_lexicon)  # meanwhile, in another thread
+        return [[("stale", 1.0)] for _ in ranked]
+
+    monkeypatch.setattr(speller, "_rank", rank_while_the_lexicon_changes)
+    try:
+        assert speller.suggest(["aple"]) == {"aple": [("stale", 1.0)]}
+        assert speller.lexicon is new_lexicon
+        assert dict(speller._lookups.suggestions) == {} and speller._lookups.index is None
+        assert ("zzz", 0) in speller.index.lookup("zzz")
+        monkeypatch.setattr(speller, "_rank", rank)
+        assert speller.suggest(["aple"])["aple"][0][0] == "apple"
+    finally:
+        speller.set_lexicon(old_lexicon)
 
 
 def test_pipeline_pickles_and_deep_copies(tiny_nlp):

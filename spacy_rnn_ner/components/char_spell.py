@@ -178,6 +178,29 @@ def make_char_spell(
     return speller
 
 
+class LexiconLookups:
+    """A lexicon with what is derived from it: the known and allow-listed words, the
+    candidate indexes (built when first needed) and the suggestion caches.
+    CharSpeller.set_lexicon replaces the whole object in one assignment, so a thread
+    that still works with the old lexicon builds and caches into the old object only."""
+
+    def __init__(self, lexicon: Lexicon, allow_list: Iterable[str]) -> None:
+        self.lexicon = lexicon
+        self.allowed = {word.lower() for word in allow_list}
+        self.known = set(lexicon.counts) | self.allowed
+        self.index: Any = None
+        self.phonetic_index: Optional[PhoneticIndex] = None
+        self.trie: Optional[Dict[str, Any]] = None
+        self.ranks: Optional[Dict[str, int]] = None
+        self.rare_words: Optional[Tuple[int, set]] = None  # (min rank, words)
+        self.clear_caches()
+
+    def clear_caches(self) -> None:
+        # New dicts rather than clear(): a thread still filling the old ones is harmless.
+        self.suggestions: "OrderedDict[str, List[Tuple[str, float]]]" = OrderedDict()
+        self.rare_checks: Dict[str, bool] = {}
+
+
 class CharSpeller(TrainablePipe):
     """Detect and correct misspelt words, writing corrections to token.norm_."""
 
@@ -223,17 +246,7 @@ class CharSpeller(TrainablePipe):
             "rare_word_min_prob": rare_word_min_prob,
             "allow_list": sorted(set(allow_list)),
         }
-        self.lexicon = Lexicon({})
-        self._known: set = set()
-        self._allowed: set = set()
-        self._rare_checks: Dict[str, bool] = {}
-        self._rare_set: set = set()
-        self._rare_set_rank: Optional[int] = None
-        self._index: Any = None
-        self._phonetic_index: Any = None
-        self._trie: Optional[Dict[str, Any]] = None
-        self._ranks: Optional[Dict[str, int]] = None
-        self._cache: "OrderedDict[str, List[Tuple[str, float]]]" = OrderedDict()
+        self._lookups = LexiconLookups(Lexicon({}), ())
         self.missing_pretrained: Optional[str] = None  # error to raise on use, if set
         _register_extensions()
         # nlp.pipe(n_process>1) forks: give each worker one torch thread so it cannot hang.
@@ -241,19 +254,15 @@ class CharSpeller(TrainablePipe):
 
     # Lexicon and lookups
 
+    @property
+    def lexicon(self) -> Lexicon:
+        return self._lookups.lexicon
+
     def set_lexicon(self, lexicon: Lexicon) -> None:
-        """Use a new lexicon (resets the candidate index and caches)."""
-        self.lexicon = lexicon
-        self._allowed = {w.lower() for w in self.cfg["allow_list"]}
-        self._known = set(lexicon.counts) | self._allowed
-        self._rare_checks = {}
-        self._rare_set = set()
-        self._rare_set_rank = None
-        self._index = None
-        self._phonetic_index = None
-        self._trie = None
-        self._ranks = None
-        self._cache.clear()
+        """Use a new lexicon (with new candidate indexes and caches)."""
+        # One assignment: a thread still working with the old lexicon finishes with
+        # the old lookups object, and what it builds or caches there is never read.
+        self._lookups = LexiconLookups(lexicon, self.cfg["allow_list"])
 
     def add_domain_words(self, paths: Sequence[Union[str, Path]]) -> None:
         """Merge the words of these corpora (DocBin or `word count` files) into the
@@ -267,16 +276,16 @@ class CharSpeller(TrainablePipe):
 
     def clear_cache(self) -> None:
         """Forget the suggestions computed so far (e.g. to time the real work)."""
-        self._cache.clear()
-        self._rare_checks.clear()
+        self._lookups.clear_caches()
 
     @property
     def index(self) -> Any:
-        if self._index is None:
+        lookups = self._lookups
+        if lookups.index is None:
             from ..spelling.candidates import DeletionIndex
 
-            self._index = DeletionIndex(self.lexicon.words(), self.cfg["max_edit_distance"])
-        return self._index
+            lookups.index = DeletionIndex(lookups.lexicon.words(), self.cfg["max_edit_distance"])
+        return lookups.index
 
     def build_indexes(self) -> None:
         """Build the candidate indexes (and a posterior model's lexicon trie) now, e.g.
@@ -292,15 +301,17 @@ class CharSpeller(TrainablePipe):
     @property
     def phonetic_index(self) -> PhoneticIndex:
         """Lexicon words by phonetic key (built on first use, about 0.5 s for 80,000 words)."""
-        if self._phonetic_index is None:
-            self._phonetic_index = PhoneticIndex(self.lexicon.words())
-        return self._phonetic_index
+        lookups = self._lookups
+        if lookups.phonetic_index is None:
+            lookups.phonetic_index = PhoneticIndex(lookups.lexicon.words())
+        return lookups.phonetic_index
 
     @property
     def trie(self) -> Dict[str, Any]:
-        if self._trie is None:
-            self._trie = _build_trie(self.lexicon.words())
-        return self._trie
+        lookups = self._lookups
+        if lookups.trie is None:
+            lookups.trie = _build_trie(lookups.lexicon.words())
+        return lookups.trie
 
     def is_misspelling(self, token: Token, counts: Optional[Counter] = None) -> bool:
         """Whether a token should be checked: an unknown, ordinary lower-case word,
@@ -316,7 +327,8 @@ class CharSpeller(TrainablePipe):
         """None if the token is not to be checked, else TYPO, NAME or RARE_WORD."""
         text = token.text
         lower = text.lower()
-        if text in self._known or lower in self._known:
+        known = self._lookups.known
+        if text in known or lower in known:
             return RARE_WORD if self._is_rare_word(token) else None
         if len(text) < self.cfg["min_length"] or not text.isalpha():
             return None
@@ -339,11 +351,13 @@ class CharSpeller(TrainablePipe):
 
     def _rare_words(self) -> set:
         """The lexicon words at or beyond rare_word_min_rank, less the allow-list (cached)."""
+        lookups = self._lookups
         min_rank = self.cfg.get("rare_word_min_rank", 0)
-        if self._rare_set_rank != min_rank:
-            self._rare_set = set(list(self.lexicon.counts)[min_rank:]) - self._allowed if min_rank else set()
-            self._rare_set_rank = min_rank
-        return self._rare_set
+        rare = lookups.rare_words
+        if rare is None or rare[0] != min_rank:  # rank and set in one tuple: set together
+            words = set(list(lookups.lexicon.counts)[min_rank:]) - lookups.allowed if min_rank else set()
+            rare = lookups.rare_words = (min_rank, words)
+        return rare[1]
 
     def _is_rare_word(self, token: Token) -> bool:
         return self.is_rare_word(token.text) and not token.ent_type and not _inside_name(token)
@@ -354,9 +368,10 @@ class CharSpeller(TrainablePipe):
         lexicon word one edit away (RARE_WORD_NEIGHBOUR_RATIO)."""
         if word not in self._rare_words() or not word.isalpha() or len(word) < self.cfg["min_length"]:
             return False
-        checked = self._rare_checks.get(word)  # at most one entry per rare lexicon word
+        rare_checks = self._lookups.rare_checks  # at most one entry per rare lexicon word
+        checked = rare_checks.get(word)
         if checked is None:
-            checked = self._rare_checks[word] = self._spellable(word) and self._has_frequent_neighbour(word)
+            checked = rare_checks[word] = self._spellable(word) and self._has_frequent_neighbour(word)
         return checked
 
     def _has_frequent_neighbour(self, word: str) -> bool:
@@ -405,7 +420,7 @@ class CharSpeller(TrainablePipe):
         repeats ("Clintno" ... "Clinton"; see DocumentNames)."""
         if not (self.cfg["correct_names"] and self.cfg["name_from_document"]):
             return None
-        return DocumentNames(doc, self._known)
+        return DocumentNames(doc, self._lookups.known)
 
     def _correctable_caps(self, text: str) -> bool:
         """With correct_names, capitalised words with a casing slip ("rFance") are corrected,
@@ -445,31 +460,35 @@ class CharSpeller(TrainablePipe):
 
     def rank(self, word: str) -> int:
         """A lexicon word's frequency rank (0 for the most frequent); len(lexicon) if unknown."""
-        if self._ranks is None:
-            self._ranks = {w: i for i, w in enumerate(self.lexicon.counts)}
-        return self._ranks.get(word, len(self._ranks))
+        lookups = self._lookups
+        if lookups.ranks is None:
+            lookups.ranks = {w: i for i, w in enumerate(lookups.lexicon.counts)}
+        return lookups.ranks.get(word, len(lookups.ranks))
 
     def suggest(self, words: Sequence[str]) -> Dict[str, List[Tuple[str, float]]]:
         """Ranked [candidate, probability] suggestions for lower-case words (cached)."""
         # Threads may share a pipeline: each cache operation below is atomic, and one
         # that finds its entry evicted by another thread meanwhile lets it go (no
         # lock, so the component still pickles and forks as spaCy pipelines do).
+        # The cache is read once: if set_lexicon replaces it meanwhile, suggestions
+        # ranked with the old lexicon go to the old cache and are never served again.
+        cache = self._lookups.suggestions
         result: Dict[str, List[Tuple[str, float]]] = {}
         for word in words:
-            cached = self._cache.get(word)
+            cached = cache.get(word)
             if cached is not None:
                 result[word] = cached
                 try:
-                    self._cache.move_to_end(word)  # least recently used goes first
+                    cache.move_to_end(word)  # least recently used goes first
                 except KeyError:
                     pass
         missing = list(dict.fromkeys(w for w in words if w not in result))
         if missing:
             for word, ranked in zip(missing, self._rank(missing)):
-                result[word] = self._cache[word] = ranked
-            while len(self._cache) > CACHE_SIZE:
+                result[word] = cache[word] = ranked
+            while len(cache) > CACHE_SIZE:
                 try:
-                    self._cache.popitem(last=False)
+                    cache.popitem(last=False)
                 except KeyError:
                     break
         return result

@@ -39,7 +39,7 @@ batch_tokens = 32768
 doc_pooling = true
 
 [model.tok2vec]
-@architectures = "spacy_rnn_ner.CharCNNEmbed.v3"
+@architectures = "spacy_rnn_ner.CharCNNEmbed.v4"
 width = 128
 attrs = ["PREFIX", "SUFFIX", "SHAPE"]
 rows = [2000, 4000, 1000]
@@ -47,7 +47,6 @@ word_width = 100
 word_rows = 30000
 word_min_count = 1
 rare_unknown_rate = 0.5
-include_static_vectors = false
 char_width = 30
 char_filters = 50
 char_window_widths = [3]

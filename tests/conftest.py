@@ -35,6 +35,8 @@ def small_rnn_ner_config() -> dict:
     component["model"]["tok2vec"]["rows"] = [500, 1000, 200]
     component["model"]["tok2vec"]["word_width"] = 64
     component["model"]["tok2vec"]["word_rows"] = 5000
+    component["model"]["lm_vocab_size"] = 500
+    component["model"]["lm_width"] = 16
     return component
 
 

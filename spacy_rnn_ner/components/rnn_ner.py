@@ -27,7 +27,7 @@ PRESET_PENALTY = -100000.0  # tag score outside what a preset entity allows
 
 DEFAULT_MODEL_CONFIG = """
 [model]
-@architectures = "spacy_rnn_ner.BiRNNTagger.v2"
+@architectures = "spacy_rnn_ner.BiRNNTagger.v3"
 hidden_width = 256
 depth = 1
 rnn_type = "lstm"
@@ -37,6 +37,9 @@ window_size = 512
 window_overlap = 64
 batch_tokens = 32768
 doc_pooling = true
+lm_weight = 0.1
+lm_vocab_size = 5000
+lm_width = 64
 
 [model.tok2vec]
 @architectures = "spacy_rnn_ner.CharCNNEmbed.v4"

@@ -1,4 +1,5 @@
 """The rnn_ner component: training, prediction, serialization, batching, edge cases."""
+import copy
 import subprocess
 import sys
 import time
@@ -484,3 +485,15 @@ def test_blank_pipelines_work_when_torch_is_broken():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "ImportError" in result.stdout
+
+
+def test_factory_default_model_is_the_model_of_configs_rnn_ner_cfg():
+    """`nlp.add_pipe("rnn_ner")` builds what `spacy train configs/rnn_ner.cfg` trains."""
+    from spacy_rnn_ner.components.rnn_ner import DEFAULT_MODEL
+
+    shipped = Config().from_disk(CONFIGS / "rnn_ner.cfg")["components"]["rnn_ner"]["model"]
+    default = copy.deepcopy(DEFAULT_MODEL)
+    assert shipped.pop("nO") is None
+    # configs/rnn_ner.cfg leaves read_corrections at the architecture's default, False
+    assert default["tok2vec"].pop("read_corrections") is False
+    assert default == shipped

@@ -38,7 +38,7 @@ window_overlap = 64
 batch_tokens = 32768
 doc_pooling = true
 lm_weight = 0.1
-lm_vocab_size = 5000
+lm_vocab_size = 10000
 lm_width = 64
 
 [model.tok2vec]

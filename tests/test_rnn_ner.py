@@ -445,39 +445,6 @@ def test_softmax_decoder_and_gru_train():
     assert nlp.evaluate(make_examples(nlp))["ents_f"] == 1.0
 
 
-def test_locked_dropout_shares_one_mask_across_a_sequence():
-    import torch
-
-    from spacy_rnn_ner.models.torch_modules import _dropout
-
-    torch.manual_seed(0)
-    values = torch.ones(3, 50, 40)
-    locked = _dropout(values, 0.5, locked=True)
-    dropped = locked == 0.0
-    assert (dropped == dropped[:, :1]).all()  # the same units at every position
-    assert not (dropped[0] == dropped[1]).all()  # a new mask for each sequence
-    assert 0.3 < dropped.float().mean() < 0.7
-    assert set(locked.unique().tolist()) == {0.0, 2.0}
-    per_token = _dropout(values, 0.5, locked=False) == 0.0
-    assert not (per_token == per_token[:, :1]).all()
-
-
-def test_birnn_tagger_v4_with_locked_dropout_trains_and_round_trips(tmp_path):
-    nlp = spacy.blank("en")
-    config = small_rnn_ner_config()
-    config["model"]["@architectures"] = "spacy_rnn_ner.BiRNNTagger.v4"
-    config["model"]["locked_dropout"] = True
-    nlp.add_pipe("rnn_ner", config=config)
-    train_pipeline(nlp, make_examples(nlp), n_epochs=120)
-    assert nlp.get_pipe("rnn_ner").model.attrs["locked_dropout"] is True
-    assert nlp.evaluate(make_examples(nlp))["ents_f"] == 1.0
-    nlp.to_disk(tmp_path / "pipeline")
-    loaded = spacy.load(tmp_path / "pipeline")
-    assert loaded.get_pipe("rnn_ner").model.attrs["locked_dropout"] is True
-    texts = [text for text, _ in TRAIN_DATA]
-    assert [entities(doc) for doc in loaded.pipe(texts)] == [entities(doc) for doc in nlp.pipe(texts)]
-
-
 ALL_CONFIGS = sorted(CONFIGS.glob("*.cfg")) + sorted((CONFIGS.parent / "bench" / "configs").glob("*.cfg"))
 
 

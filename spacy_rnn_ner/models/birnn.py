@@ -19,47 +19,11 @@ from .torch_bridge import length_sorted_chunks, torch_module, wrap_module
 DECODERS = ("crf", "softmax")
 # Settings that change how the tagger runs but not its weights. Thinc saves a
 # model's attrs with its weights; these are taken from the config instead.
-RUNTIME_SETTINGS = (
-    "window_size", "window_overlap", "batch_tokens", "fixed_dropout", "lm_weight", "locked_dropout"
-)
+RUNTIME_SETTINGS = ("window_size", "window_overlap", "batch_tokens", "fixed_dropout", "lm_weight")
 # The RNN's cost grows with the padded length of a batch: a window shorter than this
 # share of its batch's longest goes to a new batch (the CRF loops, which pay per step
 # and not per token, keep whole batches).
 RNN_MIN_FILL = 0.7
-
-
-@registry.architectures("spacy_rnn_ner.BiRNNTagger.v4")
-def build_birnn_tagger_v4(
-    tok2vec: Model[List[Doc], List[Floats2d]],
-    hidden_width: int = 256,
-    depth: int = 1,
-    rnn_type: str = "lstm",
-    dropout: Optional[float] = 0.5,
-    decoder: str = "crf",
-    window_size: int = 512,
-    window_overlap: int = 64,
-    batch_tokens: int = 32768,
-    doc_pooling: bool = True,
-    lm_weight: float = 0.1,
-    lm_vocab_size: int = 10000,
-    lm_width: int = 64,
-    locked_dropout: bool = True,
-    nO: Optional[int] = None,
-) -> Model[List[Doc], List[Floats2d]]:
-    """BiRNNTagger.v3 with variational ("locked") dropout (Gal & Ghahramani 2016):
-    the RNN's inputs and outputs drop the same units at every position of a
-    sequence, instead of a fresh mask per token. Prediction and weights are as v3.
-
-    locked_dropout (bool): One mask per sequence (True) or per token (False, as v3).
-    The other settings are those of spacy_rnn_ner.BiRNNTagger.v3, whose default
-    lm_vocab_size was 5,000.
-    """
-    model = build_birnn_tagger_v3(
-        tok2vec, hidden_width, depth, rnn_type, dropout, decoder, window_size, window_overlap, batch_tokens,
-        doc_pooling, lm_weight, lm_vocab_size, lm_width, nO,
-    )
-    model.attrs["locked_dropout"] = locked_dropout
-    return model
 
 
 @registry.architectures("spacy_rnn_ner.BiRNNTagger.v3")
@@ -343,7 +307,6 @@ def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats
     lengths = [len(doc) for doc in docs]
     windows = plan_windows(lengths, model.attrs["window_size"], model.attrs["window_overlap"])
     dropout = _dropout(model) if is_train else 0.0
-    locked = bool(model.attrs.get("locked_dropout", False))
     scores = [ops.alloc2f(length, n_tags) for length in lengths]
     words = [doc.to_array("LOWER") for doc in docs] if model.attrs.get("doc_pooling") else None
     use_lm = is_train and has_language_model(model) and len(model.attrs["lm_words"]) > 0
@@ -361,8 +324,7 @@ def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats
         groups = None if words is None else ops.asarray2i(word_groups(words, members, padded.shape[1]))
         lm_targets = None if lm_ids is None else ops.asarray2i(window_targets(lm_ids, members, padded.shape[1]))
         args = ArgsKwargs(
-            args=(padded, window_lengths, groups, lm_targets),
-            kwargs={"dropout": dropout, "lm_scale": lm_scale, "locked": locked},
+            args=(padded, window_lengths, groups, lm_targets), kwargs={"dropout": dropout, "lm_scale": lm_scale}
         )
         padded_scores, backprop_chunk = encoder(args, is_train)
         for i, window in enumerate(members):

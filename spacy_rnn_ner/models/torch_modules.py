@@ -98,15 +98,6 @@ def group_means(hidden: Tensor, groups: Tensor, lengths: Tensor) -> Tensor:
     return sums.gather(1, index.expand(-1, -1, width)) / counts.gather(1, index).clamp(min=1.0)
 
 
-def _dropout(values: Tensor, rate: float, locked: bool) -> Tensor:
-    """Training dropout on (batch, length, width) values; with `locked`, one mask
-    per sequence, shared by all its positions."""
-    if not locked:
-        return nn.functional.dropout(values, rate, training=True)
-    keep = values.new_empty(values.shape[0], 1, values.shape[2]).bernoulli_(1.0 - rate)
-    return values * keep / (1.0 - rate)
-
-
 def _reverse_index(lengths: Tensor, max_len: int) -> Tensor:
     """(batch, max_len) time indices reversing each sequence within its length."""
     positions = torch.arange(max_len, device=lengths.device).unsqueeze(0)
@@ -191,7 +182,6 @@ class BiRNNEncoder(nn.Module):
         *,
         dropout: float = 0.0,
         lm_scale: float = 0.0,
-        locked: bool = False,
     ) -> Tensor:
         """Map (batch, length, n_inputs) features to (batch, length, n_tags) scores.
 
@@ -201,23 +191,21 @@ class BiRNNEncoder(nn.Module):
         language-model heads (-1: no target, e.g. padding). Their summed
         cross-entropy, times lm_scale, is added to the loss that the scores'
         gradient comes from.
-        locked: in training, drop the same units at every position of a
-        sequence (variational dropout) rather than a fresh mask per position.
         """
         use_dropout = dropout > 0.0 and self.training
         if use_dropout:
-            inputs = _dropout(inputs, dropout, locked)
+            inputs = nn.functional.dropout(inputs, dropout, training=True)
         layers = self.rnn.layer_outputs(inputs, lengths)
         hidden = layers[-1]
         if use_dropout:
-            hidden = _dropout(hidden, dropout, locked)
+            hidden = nn.functional.dropout(hidden, dropout, training=True)
         scores = self._tag_scores(hidden, lengths, groups)
         if lm_targets is not None and lm_scale > 0.0 and self.lm_heads is not None and self.training:
             # The first layer's states: from the second layer on, the forward
             # states have read the backward ones, which saw the word ahead.
             first = hidden if len(layers) == 1 else layers[0]
             if len(layers) > 1 and use_dropout:
-                first = _dropout(first, dropout, locked)
+                first = nn.functional.dropout(first, dropout, training=True)
             loss = self.language_model_loss(first, lm_targets, lengths)
             self.lm_loss_sum = self.lm_loss_sum + loss.detach()  # a tensor: no device sync here
             scores = _WithAuxiliaryLoss.apply(scores, loss, lm_scale)

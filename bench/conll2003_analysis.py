@@ -3,6 +3,7 @@
     python bench/conll2003_analysis.py errors bench/runs/exp/lmv10k_s0 --split test
     python bench/conll2003_analysis.py consistency bench/runs/exp/lmv10k_s0 --split dev
     python bench/conll2003_analysis.py windows bench/runs/exp/lmv10k_s0 --split dev
+    python bench/conll2003_analysis.py mbr bench/runs/exp/lmv10k_s0 --split dev
 
 Each run directory holds a `model-best` pipeline trained by `spacy train` (see
 bench/conll2003.py); documents are read as `spacy evaluate` reads them (CoNLL tokens kept).
@@ -14,6 +15,9 @@ bench/conll2003.py); documents are read as `spacy evaluate` reads them (CoNLL to
   mention of a text takes the text's majority label in the document ("majority"), and
   also untagged capitalized repeats of the text are tagged ("propagate").
 - `windows`: entity F1 with other prediction window sizes (a load-time setting).
+- `mbr`: entity F1 of posterior (minimum Bayes risk) decoding: each document's CRF
+  token marginals (forward-backward over the whole document), decoded by a Viterbi
+  pass over their logs under the tag-scheme constraints only, against the best path.
 """
 import argparse
 from collections import Counter, defaultdict
@@ -97,6 +101,37 @@ def windows(run: Path, split: str, sizes: Sequence[int]) -> None:
     print(run, split, "  ".join(f"window {size}: {f1:.2f}" for size, f1 in row.items()))
 
 
+def mbr(run: Path, split: str) -> None:
+    import copy
+
+    import torch
+
+    from spacy_rnn_ner.models.birnn import encoder_module
+    from spacy_rnn_ner.tags import tag_spans
+
+    nlp = spacy.load(run / "model-best")
+    ner = nlp.get_pipe("rnn_ner")
+    crf = encoder_module(ner.model).crf
+    constraints_only = copy.deepcopy(crf)
+    with torch.no_grad():
+        for weights in (constraints_only.transitions, constraints_only.start_transitions, constraints_only.end_transitions):
+            weights.zero_()
+    best_path = predict(nlp, split)
+    decoded = []
+    for eg in best_path:
+        doc = eg.predicted.copy()
+        if len(doc):
+            emissions = torch.as_tensor(ner.model.ops.to_numpy(ner.model.predict([doc])[0])).unsqueeze(0)
+            lengths = torch.tensor([len(doc)])
+            with torch.inference_mode():
+                log_marginals = crf.marginals(emissions, lengths).clamp_min(1e-12).log()
+                tags = constraints_only.viterbi(log_marginals, lengths)[0].numpy()
+            spans = tag_spans(tags, ner.tag_names, ner.cfg["tag_scheme"])
+            doc.ents = [Span(doc, start, end, label=label) for start, end, label in spans]
+        decoded.append(Example(doc, eg.reference))
+    print(f"{run} {split}: best path {entity_f1(best_path):.2f}  MBR {entity_f1(decoded):.2f}")
+
+
 def errors(run: Path, split: str) -> None:
     nlp = spacy.load(run / "model-best")
     in_train = {ent.text for eg in Corpus(DATA / "train.spacy")(nlp) for ent in eg.reference.ents}
@@ -130,7 +165,7 @@ def errors(run: Path, split: str) -> None:
 
 def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("analysis", choices=["errors", "consistency", "windows"])
+    parser.add_argument("analysis", choices=["errors", "consistency", "windows", "mbr"])
     parser.add_argument("runs", nargs="+", type=Path, help="run directories holding model-best")
     parser.add_argument("--split", default="dev", choices=["dev", "test"])
     parser.add_argument("--window-sizes", type=int, nargs="+", default=[512, 1024, 4096])
@@ -140,6 +175,8 @@ def main(argv: Optional[List[str]] = None) -> None:
             errors(run, args.split)
         elif args.analysis == "consistency":
             consistency(run, args.split)
+        elif args.analysis == "mbr":
+            mbr(run, args.split)
         else:
             windows(run, args.split, args.window_sizes)
 

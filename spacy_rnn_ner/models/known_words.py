@@ -69,7 +69,7 @@ def set_known_words(model: Model, counts: "Counter[int]") -> int:
         occurrences = numpy.asarray([n for n, _ in kept], dtype="int64")
         order = numpy.argsort(words)
         node.attrs["words"] = words[order]
-        node.attrs["rare"] = occurrences[order] <= 2
+        node.attrs["rare"] = occurrences[order] == 1
         n_set += 1
     return n_set
 

@@ -117,11 +117,12 @@ def mbr(run: Path, split: str) -> None:
         for weights in (constraints_only.transitions, constraints_only.start_transitions, constraints_only.end_transitions):
             weights.zero_()
     best_path = predict(nlp, split)
+    docs = [eg.predicted.copy() for eg in best_path]
+    scores = [s for i in range(0, len(docs), 64) for s in ner.model.predict(docs[i : i + 64])]
     decoded = []
-    for eg in best_path:
-        doc = eg.predicted.copy()
+    for doc, doc_scores, eg in zip(docs, scores, best_path):
         if len(doc):
-            emissions = torch.as_tensor(ner.model.ops.to_numpy(ner.model.predict([doc])[0])).unsqueeze(0)
+            emissions = torch.as_tensor(ner.model.ops.to_numpy(doc_scores)).unsqueeze(0)
             lengths = torch.tensor([len(doc)])
             with torch.inference_mode():
                 log_marginals = crf.marginals(emissions, lengths).clamp_min(1e-12).log()

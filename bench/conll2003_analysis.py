@@ -4,6 +4,7 @@
     python bench/conll2003_analysis.py consistency bench/runs/exp/lmv10k_s0 --split dev
     python bench/conll2003_analysis.py windows bench/runs/exp/lmv10k_s0 --split dev
     python bench/conll2003_analysis.py mbr bench/runs/exp/lmv10k_s0 --split dev
+    python bench/conll2003_analysis.py rare bench/runs/exp/unk08_s0 --split dev
 
 Each run directory holds a `model-best` pipeline trained by `spacy train` (see
 bench/conll2003.py); documents are read as `spacy evaluate` reads them (CoNLL tokens kept).
@@ -18,6 +19,9 @@ bench/conll2003.py); documents are read as `spacy evaluate` reads them (CoNLL to
 - `mbr`: entity F1 of posterior (minimum Bayes risk) decoding: each document's CRF
   token marginals (forward-backward over the whole document), decoded by a Viterbi
   pass over their logs under the tag-scheme constraints only, against the best path.
+- `rare`: entity F1 when the words seen once in training (read as "unknown" with
+  probability `rare_unknown_rate` in training) are read at prediction time by their own
+  row (as shipped), by the unknown row, or by the mixture that training fed on average.
 """
 import argparse
 from collections import Counter, defaultdict
@@ -133,6 +137,24 @@ def mbr(run: Path, split: str) -> None:
     print(f"{run} {split}: best path {entity_f1(best_path):.2f}  MBR {entity_f1(decoded):.2f}")
 
 
+def rare(run: Path, split: str) -> None:
+    from spacy_rnn_ner.models.known_words import KNOWN_WORD_EMBED, UNKNOWN_ROW
+
+    nlp = spacy.load(run / "model-best")
+    table = next(node for node in nlp.get_pipe("rnn_ner").model.walk() if node.name == KNOWN_WORD_EMBED)
+    rate = table.attrs["rare_unknown_rate"]
+    rare_rows = table.attrs["rare"].nonzero()[0] + 1
+    shipped = table.get_param("E").copy()
+    readings = {"own row": 0.0, "mixture": rate, "unknown row": 1.0}
+    row = {}
+    for reading, weight in readings.items():
+        E = shipped.copy()
+        E[rare_rows] = (1.0 - weight) * shipped[rare_rows] + weight * shipped[UNKNOWN_ROW]
+        table.set_param("E", E)
+        row[reading] = entity_f1(predict(nlp, split))
+    print(f"{run} {split} ({len(rare_rows)} words seen once, rate {rate}):", "  ".join(f"{k} {v:.2f}" for k, v in row.items()))
+
+
 def errors(run: Path, split: str) -> None:
     nlp = spacy.load(run / "model-best")
     in_train = {ent.text for eg in Corpus(DATA / "train.spacy")(nlp) for ent in eg.reference.ents}
@@ -166,7 +188,7 @@ def errors(run: Path, split: str) -> None:
 
 def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("analysis", choices=["errors", "consistency", "windows", "mbr"])
+    parser.add_argument("analysis", choices=["errors", "consistency", "windows", "mbr", "rare"])
     parser.add_argument("runs", nargs="+", type=Path, help="run directories holding model-best")
     parser.add_argument("--split", default="dev", choices=["dev", "test"])
     parser.add_argument("--window-sizes", type=int, nargs="+", default=[512, 1024, 4096])
@@ -178,6 +200,8 @@ def main(argv: Optional[List[str]] = None) -> None:
             consistency(run, args.split)
         elif args.analysis == "mbr":
             mbr(run, args.split)
+        elif args.analysis == "rare":
+            rare(run, args.split)
         else:
             windows(run, args.split, args.window_sizes)
 

@@ -107,3 +107,29 @@ def test_spell_ner_config_trains_with_frozen_char_spell(tmp_path):
     # before_init added the training corpus's words ("Okafor") to char_spell's lexicon.
     assert "okafor" in nlp.get_pipe("char_spell").lexicon
     assert nlp("Coach Okfaor praised Okafor twice : Okafor .")[1].norm_ == "okafor"
+
+
+def test_every_registered_function_is_an_entry_point():
+    """`spacy train` finds our functions through setup.cfg's entry points: a function
+    registered in the code but missing there is "not found" in a fresh process."""
+    import configparser
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    setup = configparser.ConfigParser()
+    setup.read(root / "setup.cfg")
+    entry_points = setup["options.entry_points"]
+    declared = {
+        f"spacy_{kind}": {line.split("=")[0].strip() for line in entry_points.get(f"spacy_{kind}", "").splitlines() if line}
+        for kind in ("architectures", "readers", "scorers", "callbacks", "augmenters", "factories")
+    }
+    pattern = re.compile(r'@registry\.(architectures|readers|scorers|callbacks|augmenters)\("(spacy_rnn_ner\.[^"]+)"\)')
+    found = [
+        (kind, name)
+        for path in (root / "spacy_rnn_ner").rglob("*.py")
+        for kind, name in pattern.findall(path.read_text(encoding="utf-8"))
+    ]
+    assert len(found) >= 10
+    missing = [f"{kind}: {name}" for kind, name in found if name not in declared[f"spacy_{kind}"]]
+    assert not missing, f"registered in the code but not in setup.cfg: {missing}"

@@ -120,16 +120,17 @@ def test_every_registered_function_is_an_entry_point():
     setup = configparser.ConfigParser()
     setup.read(root / "setup.cfg")
     entry_points = setup["options.entry_points"]
+    kinds = ("architectures", "readers", "scorers", "callbacks", "augmenters")
     declared = {
-        f"spacy_{kind}": {line.split("=")[0].strip() for line in entry_points.get(f"spacy_{kind}", "").splitlines() if line}
-        for kind in ("architectures", "readers", "scorers", "callbacks", "augmenters", "factories")
+        kind: {line.split("=")[0].strip() for line in entry_points.get(f"spacy_{kind}", "").splitlines() if line}
+        for kind in kinds
     }
-    pattern = re.compile(r'@registry\.(architectures|readers|scorers|callbacks|augmenters)\("(spacy_rnn_ner\.[^"]+)"\)')
+    pattern = re.compile(rf'@registry\.({"|".join(kinds)})\("(spacy_rnn_ner\.[^"]+)"\)')
     found = [
         (kind, name)
         for path in (root / "spacy_rnn_ner").rglob("*.py")
         for kind, name in pattern.findall(path.read_text(encoding="utf-8"))
     ]
     assert len(found) >= 10
-    missing = [f"{kind}: {name}" for kind, name in found if name not in declared[f"spacy_{kind}"]]
+    missing = [f"{kind}: {name}" for kind, name in found if name not in declared[kind]]
     assert not missing, f"registered in the code but not in setup.cfg: {missing}"

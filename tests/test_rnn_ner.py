@@ -497,3 +497,68 @@ def test_factory_default_model_is_the_model_of_configs_rnn_ner_cfg():
     # configs/rnn_ner.cfg leaves read_corrections at the architecture's default, False
     assert default["tok2vec"].pop("read_corrections") is False
     assert default == shipped
+
+
+def _scores_with_precision(nlp, texts, precision):
+    model = nlp.get_pipe("rnn_ner").model
+    saved = model.attrs["inference_precision"]
+    model.attrs["inference_precision"] = precision
+    try:
+        return [numpy.array(s) for s in model.predict([nlp.make_doc(t) for t in texts])]
+    finally:
+        model.attrs["inference_precision"] = saved
+
+
+def test_bfloat16_inference_is_close_to_float32(overfit_nlp):
+    texts = [text for text, _ in TRAIN_DATA] + ["Maria Lopez left Acme Corp for Roosevelt Street."]
+    full = _scores_with_precision(overfit_nlp, texts, "float32")
+    half = _scores_with_precision(overfit_nlp, texts, "bfloat16")
+    differences = numpy.concatenate([numpy.abs(a - b).ravel() for a, b in zip(full, half)])
+    assert 0.0 < differences.max() < 0.25  # bfloat16 really ran, and stayed close
+    component = overfit_nlp.get_pipe("rnn_ner")
+    assert component.model.attrs["inference_precision"] == "auto"
+    found = {}
+    for precision in ("float32", "bfloat16"):
+        component.model.attrs["inference_precision"] = precision
+        found[precision] = [entities(doc) for doc in overfit_nlp.pipe(texts)]
+    component.model.attrs["inference_precision"] = "auto"
+    assert found["bfloat16"] == found["float32"]
+
+
+def test_training_runs_in_float32_whatever_the_inference_precision(overfit_nlp):
+    import torch
+
+    from spacy_rnn_ner.models.birnn import encoder_module
+
+    module = encoder_module(overfit_nlp.get_pipe("rnn_ner").model)
+    inputs = torch.randn(2, 7, module.rnn.forward_layers[0].input_size)
+    lengths = torch.tensor([7, 5])
+    groups = torch.arange(7).repeat(2, 1)
+    outputs = {}
+    was_training = module.training
+    for training in (True, False):
+        module.train(training)
+        with torch.no_grad():
+            for dtype in ("float32", "bfloat16"):
+                outputs[training, dtype] = module(inputs, lengths, groups, inference_dtype=dtype)
+    module.train(was_training)
+    assert torch.equal(outputs[True, "float32"], outputs[True, "bfloat16"])
+    assert torch.equal(outputs[True, "float32"], outputs[False, "float32"])
+    assert not torch.equal(outputs[False, "float32"], outputs[False, "bfloat16"])
+    assert outputs[False, "bfloat16"].dtype == torch.float32
+
+
+def test_inference_precision_is_validated_resolved_and_set_at_load(overfit_nlp, tmp_path):
+    from spacy_rnn_ner.models.birnn import cpu_has_amx, inference_dtype
+
+    with pytest.raises(ValueError, match="Unknown inference_precision 'half'.*float32, bfloat16, auto"):
+        spacy.blank("en").add_pipe("rnn_ner", config={"inference_precision": "half"})
+    model = overfit_nlp.get_pipe("rnn_ner").model
+    assert inference_dtype(model, "cpu") == ("bfloat16" if cpu_has_amx() else "float32")
+    assert inference_dtype(model, "cuda") == "float32"
+    overfit_nlp.to_disk(tmp_path / "model")
+    # The setting follows the loading config, not the attrs saved with the weights.
+    loaded = spacy.load(tmp_path / "model", config={"components.rnn_ner.inference_precision": "bfloat16"})
+    assert loaded.get_pipe("rnn_ner").model.attrs["inference_precision"] == "bfloat16"
+    assert inference_dtype(loaded.get_pipe("rnn_ner").model, "cuda") == "bfloat16"
+    assert spacy.load(tmp_path / "model").get_pipe("rnn_ner").model.attrs["inference_precision"] == "auto"

@@ -68,6 +68,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "model": DEFAULT_MODEL,
         "tag_scheme": "BILUO",
         "confidence": True,
+        "inference_precision": "auto",
         "scorer": {"@scorers": "spacy.ner_scorer.v1"},
     },
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
@@ -79,6 +80,7 @@ def make_rnn_ner(
     tag_scheme: str,
     scorer: Optional[Callable],
     confidence: bool = True,
+    inference_precision: str = "auto",
 ) -> "RNNEntityRecognizer":
     """Create an `rnn_ner` component: a BiRNN tagger with a CRF decoder.
 
@@ -89,9 +91,18 @@ def make_rnn_ner(
     confidence (bool): Whether to set `span._.confidence` on each entity. It lives
         in `doc.user_data`, which makes `Doc.to_bytes` slower: turn it off for
         `nlp.pipe(n_process>1)` if you do not need it.
+    inference_precision (str): Precision of the RNN when predicting: "float32",
+        "bfloat16", or "auto" (bfloat16 on CPUs with AMX, float32 elsewhere).
+        Training always runs in float32.
     """
     return RNNEntityRecognizer(
-        nlp.vocab, model, name, tag_scheme=tag_scheme, scorer=scorer, confidence=confidence
+        nlp.vocab,
+        model,
+        name,
+        tag_scheme=tag_scheme,
+        scorer=scorer,
+        confidence=confidence,
+        inference_precision=inference_precision,
     )
 
 
@@ -111,7 +122,11 @@ class RNNEntityRecognizer(TrainablePipe):
         tag_scheme: str = "BILUO",
         scorer: Optional[Callable] = None,
         confidence: bool = True,
+        inference_precision: str = "auto",
     ) -> None:
+        from ..models.birnn import set_inference_precision
+
+        set_inference_precision(model, inference_precision)
         self.vocab = vocab
         self.model = model
         self.name = name

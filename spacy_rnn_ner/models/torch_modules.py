@@ -67,23 +67,37 @@ class BiRNN(nn.Module):
         self.forward_layers = nn.ModuleList(rnn_class(w, hidden_width, batch_first=True) for w in widths)
         self.backward_layers = nn.ModuleList(rnn_class(w, hidden_width, batch_first=True) for w in widths)
 
-    def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
-        return self.layer_outputs(inputs, lengths)[-1]
+    def forward(self, inputs: Tensor, lengths: Tensor, compute_dtype: Optional[torch.dtype] = None) -> Tensor:
+        return self.layer_outputs(inputs, lengths, compute_dtype)[-1]
 
-    def layer_outputs(self, inputs: Tensor, lengths: Tensor) -> List[Tensor]:
+    def layer_outputs(
+        self, inputs: Tensor, lengths: Tensor, compute_dtype: Optional[torch.dtype] = None
+    ) -> List[Tensor]:
         """Each layer's (batch, length, 2 * hidden_width) states: forward, then backward.
-        Only the first layer's forward states have not read the words ahead."""
+        Only the first layer's forward states have not read the words ahead.
+
+        compute_dtype: a lower precision (torch.bfloat16) for the RNNs' matrix
+        products, under autocast; their states are returned as float32.
+        """
         reverse = _reverse_index(lengths, inputs.shape[1]).unsqueeze(2)
         hidden = inputs
         outputs = []
         for forward_rnn, backward_rnn in zip(self.forward_layers, self.backward_layers):
-            forward_out, _ = forward_rnn(hidden)
+            forward_out = _run_rnn(forward_rnn, hidden, compute_dtype)
             reversed_input = hidden.gather(1, reverse.expand(-1, -1, hidden.shape[2]))
-            backward_out, _ = backward_rnn(reversed_input)
+            backward_out = _run_rnn(backward_rnn, reversed_input, compute_dtype)
             backward_out = backward_out.gather(1, reverse.expand(-1, -1, backward_out.shape[2]))
             hidden = torch.cat([forward_out, backward_out], dim=2)
             outputs.append(hidden)
         return outputs
+
+
+def _run_rnn(rnn: nn.Module, inputs: Tensor, compute_dtype: Optional[torch.dtype]) -> Tensor:
+    if compute_dtype is None:
+        return rnn(inputs)[0]
+    with torch.autocast(device_type=inputs.device.type, dtype=compute_dtype):
+        outputs = rnn(inputs)[0]
+    return outputs.to(inputs.dtype)
 
 
 def group_means(hidden: Tensor, groups: Tensor, lengths: Tensor) -> Tensor:
@@ -182,6 +196,7 @@ class BiRNNEncoder(nn.Module):
         *,
         dropout: float = 0.0,
         lm_scale: float = 0.0,
+        inference_dtype: Optional[str] = None,
     ) -> Tensor:
         """Map (batch, length, n_inputs) features to (batch, length, n_tags) scores.
 
@@ -191,11 +206,14 @@ class BiRNNEncoder(nn.Module):
         language-model heads (-1: no target, e.g. padding). Their summed
         cross-entropy, times lm_scale, is added to the loss that the scores'
         gradient comes from.
+        inference_dtype: "bfloat16" runs the RNN's matrix products in bfloat16
+        when not training (see spacy_rnn_ner.models.birnn.INFERENCE_PRECISIONS).
         """
         use_dropout = dropout > 0.0 and self.training
         if use_dropout:
             inputs = nn.functional.dropout(inputs, dropout, training=True)
-        layers = self.rnn.layer_outputs(inputs, lengths)
+        compute_dtype = torch.bfloat16 if inference_dtype == "bfloat16" and not self.training else None
+        layers = self.rnn.layer_outputs(inputs, lengths, compute_dtype)
         hidden = layers[-1]
         if use_dropout:
             hidden = nn.functional.dropout(hidden, dropout, training=True)

@@ -360,7 +360,8 @@ def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats
         groups = None if words is None else ops.asarray2i(word_groups(words, members, padded.shape[1]))
         lm_targets = None if lm_ids is None else ops.asarray2i(window_targets(lm_ids, members, padded.shape[1]))
         args = ArgsKwargs(
-            args=(padded, window_lengths, groups, lm_targets), kwargs={"dropout": dropout, "lm_scale": lm_scale, "inference_dtype": precision}
+            args=(padded, window_lengths, groups, lm_targets),
+            kwargs={"dropout": dropout, "lm_scale": lm_scale, "inference_dtype": precision},
         )
         padded_scores, backprop_chunk = encoder(args, is_train)
         for i, window in enumerate(members):

@@ -3,6 +3,7 @@
     python bench/conll2003.py prepare            # column files -> bench/data/conll2003/*.spacy
     python bench/conll2003.py train              # both systems, one after the other
     python bench/conll2003.py measure            # test/dev F1 and words/s, one table
+    python bench/conll2003.py measure --rnn-ner-precision float32 auto   # rnn_ner both ways
 
 Before the full run, `python -m pytest -m slow` (tests/test_slow_training.py) trains
 configs/rnn_ner.cfg for 800 steps on the same data and checks dev F1 > 84 (~3 min).
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import spacy
 from spacy.training import Corpus, Example
@@ -50,31 +51,54 @@ def train(systems: List[str], extra: List[str]) -> None:
         print(f"{system}: trained in {time.perf_counter() - start:.0f} s")
 
 
-def measure(systems: List[str], batch_size: int, repeats: int, model_dirs: Dict[str, Path]) -> Dict[str, Any]:
-    from spacy_rnn_ner.scoring import examples_to_iob, seqeval_scores
-
+def measure(
+    systems: List[str],
+    batch_size: int,
+    repeats: int,
+    model_dirs: Dict[str, Path],
+    precisions: Optional[List[str]] = None,
+) -> Dict[str, Any]:
+    """Score and time each system; rnn_ner once per inference precision given
+    (rows "rnn_ner[float32]", ...), or as its pipeline's config says."""
     results = {}
     for system in systems:
-        nlp = spacy.load(model_dirs.get(system, RUNS / f"conll2003_{system}") / "model-best")
-        row: Dict[str, Any] = {}
-        for split in ("dev", "test"):
-            # spaCy's Corpus, as `spacy evaluate` reads it: the CoNLL tokens are kept
-            # (the DocBin has no whitespace information), so scores are on gold tokens.
-            examples = list(Corpus(DATA / f"{split}.spacy")(nlp))
-            scores = nlp.evaluate(examples, batch_size=batch_size)
-            docs = nlp.pipe((eg.predicted.copy() for eg in examples), batch_size=batch_size)
-            predicted = [Example(doc, eg.reference) for doc, eg in zip(docs, examples)]
-            y_true, y_pred = examples_to_iob(predicted)
-            seq = seqeval_scores(y_true, y_pred)
-            row[f"{split}_ents_f"] = 100 * scores["ents_f"]
-            row[f"{split}_seqeval_f"] = 100 * seq["seqeval_f"]
-            if split == "test":
-                row["test_seen_unseen"] = seen_unseen_f1(predicted, training_entities(nlp))
-                row["test_per_type"] = {k: round(100 * v["f"], 2) for k, v in scores["ents_per_type"].items()}
-                texts = [eg.reference.text for eg in examples]
-                row["words_per_s"] = _pipe_speed(nlp, texts, batch_size, repeats)
-        results[system] = row
+        path = model_dirs.get(system, RUNS / f"conll2003_{system}") / "model-best"
+        if system != "rnn_ner" or not precisions:
+            results[system] = measure_pipeline(spacy.load(path), batch_size, repeats)
+            continue
+        for precision in precisions:
+            nlp = spacy.load(path, config={"components.rnn_ner.inference_precision": precision})
+            results[f"{system}[{precision}]"] = measure_pipeline(nlp, batch_size, repeats)
     return results
+
+
+def measure_pipeline(nlp, batch_size: int, repeats: int) -> Dict[str, Any]:
+    """Dev and test F1 (spaCy's scorer and seqeval), seen/unseen and per-type test F1,
+    words/s of `nlp.pipe` on the raw test texts."""
+    from spacy_rnn_ner.scoring import examples_to_iob, seqeval_scores
+
+    row: Dict[str, Any] = {}
+    if "rnn_ner" in nlp.pipe_names:
+        from spacy_rnn_ner.models.birnn import inference_dtype
+
+        row["rnn_inference_dtype"] = inference_dtype(nlp.get_pipe("rnn_ner").model, "cpu")
+    for split in ("dev", "test"):
+        # spaCy's Corpus, as `spacy evaluate` reads it: the CoNLL tokens are kept
+        # (the DocBin has no whitespace information), so scores are on gold tokens.
+        examples = list(Corpus(DATA / f"{split}.spacy")(nlp))
+        scores = nlp.evaluate(examples, batch_size=batch_size)
+        docs = nlp.pipe((eg.predicted.copy() for eg in examples), batch_size=batch_size)
+        predicted = [Example(doc, eg.reference) for doc, eg in zip(docs, examples)]
+        y_true, y_pred = examples_to_iob(predicted)
+        seq = seqeval_scores(y_true, y_pred)
+        row[f"{split}_ents_f"] = 100 * scores["ents_f"]
+        row[f"{split}_seqeval_f"] = 100 * seq["seqeval_f"]
+        if split == "test":
+            row["test_seen_unseen"] = seen_unseen_f1(predicted, training_entities(nlp))
+            row["test_per_type"] = {k: round(100 * v["f"], 2) for k, v in scores["ents_per_type"].items()}
+            texts = [eg.reference.text for eg in examples]
+            row["words_per_s"] = _pipe_speed(nlp, texts, batch_size, repeats)
+    return row
 
 
 def training_entities(nlp) -> Set[Tuple[str, str]]:
@@ -139,6 +163,8 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--output", type=Path, default=RUNS / "conll2003_results.json")
+    parser.add_argument("--rnn-ner-precision", nargs="+", default=None, choices=["float32", "bfloat16", "auto"],
+                        help="measure: rnn_ner once per inference precision (default: its config's)")
     parser.add_argument("--rnn-ner-dir", type=Path, default=None,
                         help="measure: another rnn_ner training output than bench/runs/conll2003_rnn_ner")
     args, extra = parser.parse_known_args()
@@ -148,7 +174,7 @@ def main() -> int:
         train(args.systems, extra)
     else:
         model_dirs = {"rnn_ner": args.rnn_ner_dir} if args.rnn_ner_dir else {}
-        results = measure(args.systems, args.batch_size, args.repeats, model_dirs)
+        results = measure(args.systems, args.batch_size, args.repeats, model_dirs, args.rnn_ner_precision)
         print_table(results)
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(results, indent=2))

@@ -2,6 +2,7 @@
 
     python bench/pipe_speed.py --threads 1 bench/runs/exp/base_s0/model-best \
         bench/runs/exp/summed_s0/model-best bench/runs/conll2003_spacy_ner/model-best
+    python bench/pipe_speed.py --threads 1 --rnn-ner-precision float32 auto PIPELINE...
 
 Each round runs `nlp.pipe` (batch 256) over the raw test texts with every pipeline
 one after the other; the best of the rounds is printed in words/s (spaCy tokens).
@@ -23,11 +24,24 @@ def main() -> int:
     parser.add_argument("pipelines", nargs="+", help="pipeline directories")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument(
+        "--rnn-ner-precision", nargs="+", default=None, choices=["float32", "bfloat16", "auto"],
+        help="load each pipeline with an rnn_ner once per inference precision",
+    )
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(args.threads)
-    pipelines = [spacy.load(path) for path in args.pipelines]
+    names, pipelines = [], []
+    for path in args.pipelines:
+        nlp = spacy.load(path)
+        if "rnn_ner" not in nlp.pipe_names or not args.rnn_ner_precision:
+            names.append(path)
+            pipelines.append(nlp)
+            continue
+        for precision in args.rnn_ner_precision:
+            names.append(f"{path} [{precision}]")
+            pipelines.append(spacy.load(path, config={"components.rnn_ner.inference_precision": precision}))
     texts = [eg.reference.text for eg in Corpus(TEST)(pipelines[0])]
     n_words = sum(len(doc) for doc in pipelines[0].tokenizer.pipe(texts))
     best = [0.0] * len(pipelines)
@@ -37,8 +51,8 @@ def main() -> int:
             for _doc in nlp.pipe(texts, batch_size=256):
                 pass
             best[i] = max(best[i], n_words / (time.perf_counter() - start))
-    for path, words_per_s in zip(args.pipelines, best):
-        print(f"{words_per_s:10,.0f} words/s  {path}")
+    for name, words_per_s in zip(names, best):
+        print(f"{words_per_s:10,.0f} words/s  {name}")
     return 0
 
 

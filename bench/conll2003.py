@@ -26,6 +26,8 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 import spacy
 from spacy.training import Corpus, Example
 
+from spacy_rnn_ner.models.birnn import INFERENCE_PRECISIONS
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "corpora" / "conll2003"
 DATA = ROOT / "bench" / "data" / "conll2003"
@@ -163,7 +165,7 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--output", type=Path, default=RUNS / "conll2003_results.json")
-    parser.add_argument("--rnn-ner-precision", nargs="+", default=None, choices=["float32", "bfloat16", "auto"],
+    parser.add_argument("--rnn-ner-precision", nargs="+", default=None, choices=INFERENCE_PRECISIONS,
                         help="measure: rnn_ner once per inference precision (default: its config's)")
     parser.add_argument("--rnn-ner-dir", type=Path, default=None,
                         help="measure: another rnn_ner training output than bench/runs/conll2003_rnn_ner")

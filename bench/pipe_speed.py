@@ -16,6 +16,8 @@ from pathlib import Path
 import spacy
 from spacy.training import Corpus
 
+from spacy_rnn_ner.models.birnn import INFERENCE_PRECISIONS
+
 TEST = Path(__file__).resolve().parent / "data" / "conll2003" / "test.spacy"
 
 
@@ -25,7 +27,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument(
-        "--rnn-ner-precision", nargs="+", default=None, choices=["float32", "bfloat16", "auto"],
+        "--rnn-ner-precision", nargs="+", default=None, choices=INFERENCE_PRECISIONS,
         help="load each pipeline with an rnn_ner once per inference precision",
     )
     args = parser.parse_args()

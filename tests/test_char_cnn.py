@@ -257,3 +257,25 @@ def test_v4_sums_one_hashed_vector_per_attribute(tmp_path):
     reloaded = spacy.load(tmp_path)
     for a, b in zip(nlp.get_pipe("rnn_ner").model.predict(docs), reloaded.get_pipe("rnn_ner").model.predict(docs)):
         assert numpy.array_equal(a, b)
+
+
+def test_prediction_by_table_lookup_equals_the_convolution():
+    """Without gradients CharCNN looks its filters' responses up per character
+    instead of convolving: the same features, for every window width."""
+    import torch
+
+    from spacy_rnn_ner.models.torch_modules import CharCNN
+
+    torch.manual_seed(0)
+    module = CharCNN(n_chars=300, char_width=6, n_filters=5, window_widths=[1, 2, 3, 4]).eval()
+    char_ids = torch.randint(1, 300, (40, 9))
+    char_ids[::2, 4:] = 0  # shorter words: padding inside the (n_types, max_chars) block
+    char_ids[::5, 1:] = 0
+    token_types = torch.randint(0, 40, (120,))
+    with torch.enable_grad():
+        convolved = module(char_ids, token_types)
+    with torch.no_grad():
+        looked_up = module(char_ids, token_types)
+    assert looked_up.shape == convolved.shape == (120, 20)
+    assert torch.allclose(looked_up, convolved, atol=1e-5)
+    assert not torch.equal(looked_up[0], looked_up[1])  # the check compares real features

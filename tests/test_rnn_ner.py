@@ -548,6 +548,28 @@ def test_training_runs_in_float32_whatever_the_inference_precision(overfit_nlp):
     assert outputs[False, "bfloat16"].dtype == torch.float32
 
 
+@pytest.mark.parametrize("depth,doc_pooling", [(1, True), (1, False), (2, True)])
+def test_prediction_projects_each_direction_apart_with_the_same_scores(depth, doc_pooling):
+    """Without gradients the encoder projects the forward and backward states to
+    tag scores apart (no concatenation): the scores of the training path."""
+    import torch
+
+    from spacy_rnn_ner.models.torch_modules import BiRNNEncoder
+
+    torch.manual_seed(depth)
+    module = BiRNNEncoder(6, 8, 5, depth=depth, doc_pooling=doc_pooling).eval()
+    inputs = torch.randn(3, 7, 6)
+    lengths = torch.tensor([7, 4, 1])
+    groups = torch.tensor([[0, 1, 0, 2, 1, 3, 0], [0, 0, 1, 2, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0]])
+    with torch.enable_grad():
+        full = module(inputs, lengths, groups)
+    with torch.no_grad():
+        projected = module(inputs, lengths, groups)
+    for row, length in enumerate(lengths.tolist()):  # padding positions are never read
+        assert torch.allclose(projected[row, :length], full[row, :length], atol=1e-5)
+    assert projected.shape == full.shape == (3, 7, 5)
+
+
 def test_inference_precision_is_validated_resolved_and_set_at_load(overfit_nlp, tmp_path):
     from spacy_rnn_ner.models.birnn import cpu_has_amx, inference_dtype
 

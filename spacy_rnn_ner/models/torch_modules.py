@@ -37,6 +37,8 @@ class CharCNN(nn.Module):
         self.filters = nn.ModuleList(nn.Linear(width * char_width, n_filters) for width in window_widths)
 
     def forward(self, char_ids: Tensor, token_types: Tensor, dropout: float = 0.0) -> Tensor:
+        if not torch.is_grad_enabled() and not (dropout > 0.0 and self.training):
+            return self.features_by_lookup(char_ids)[token_types]
         padding = (char_ids == 0).unsqueeze(2)
         embedded = self.embed(char_ids)
         if dropout > 0.0 and self.training:
@@ -50,6 +52,34 @@ class CharCNN(nn.Module):
             features = linear(windows).masked_fill(padding, -1e4)
             pooled.append(torch.tanh(features.max(dim=1).values))
         return torch.cat(pooled, dim=1)[token_types]
+
+    def features_by_lookup(self, char_ids: Tensor) -> Tensor:
+        """Each type's pooled features, as `forward` computes them without dropout, by
+        table lookups: a window's filter response is a sum over its positions of
+        (character embedding x that position's filter slice), so each position's
+        products are computed once per character (n_chars rows) instead of once
+        per character occurrence. For prediction, where nothing is learnt.
+        """
+        n_types, n_chars = char_ids.shape
+        padding = (char_ids == 0).unsqueeze(2)
+        pooled = []
+        for width, linear in zip(self.window_widths, self.filters):
+            n_filters = linear.out_features
+            # (width, vocab + 1, n_filters); the extra last row is the zero padding beyond a word's edges
+            slices = linear.weight.view(n_filters, width, -1)
+            tables = torch.einsum("vc,fwc->wvf", self.embed.weight, slices)
+            tables = nn.functional.pad(tables, (0, 0, 0, 1))
+            left = (width - 1) // 2
+            edge = tables.shape[1] - 1
+            ids = nn.functional.pad(char_ids, (left, width - 1 - left), value=edge)
+            # offset each position's ids into its own block of one flat table
+            flat_ids = torch.stack([ids[:, i : i + n_chars] + i * tables.shape[1] for i in range(width)], dim=2)
+            features = nn.functional.embedding_bag(
+                flat_ids.reshape(-1, width), tables.reshape(-1, n_filters), mode="sum"
+            ).view(n_types, n_chars, n_filters)
+            features = (features + linear.bias).masked_fill(padding, -1e4)
+            pooled.append(torch.tanh(features.max(dim=1).values))
+        return torch.cat(pooled, dim=1)
 
 
 class BiRNN(nn.Module):
@@ -79,17 +109,39 @@ class BiRNN(nn.Module):
         compute_dtype: a lower precision (torch.bfloat16) for the RNNs' matrix
         products, under autocast; their states are returned as float32.
         """
+        return self._run_layers(inputs, lengths, compute_dtype, last_apart=False)[0]
+
+    def last_layer_directions(
+        self, inputs: Tensor, lengths: Tensor, compute_dtype: Optional[torch.dtype] = None
+    ) -> Tuple[Tensor, Tensor, Tensor]:
+        """The last layer's forward states, its backward states in the order the
+        backward RNN read them (each sequence reversed within its length), and the
+        (batch, max_len, 1) index that puts them in reading order: what
+        `layer_outputs` concatenates for the last layer, without the concatenation.
+        """
+        return self._run_layers(inputs, lengths, compute_dtype, last_apart=True)[1]
+
+    def _run_layers(
+        self, inputs: Tensor, lengths: Tensor, compute_dtype: Optional[torch.dtype], last_apart: bool
+    ) -> Tuple[List[Tensor], Optional[Tuple[Tensor, Tensor, Tensor]]]:
+        """Every layer's concatenated states; with `last_apart`, those of all layers
+        but the last, and the last one's directions as `last_layer_directions` gives them."""
         reverse = _reverse_index(lengths, inputs.shape[1]).unsqueeze(2)
         hidden = inputs
         outputs = []
-        for forward_rnn, backward_rnn in zip(self.forward_layers, self.backward_layers):
+        for layer, (forward_rnn, backward_rnn) in enumerate(zip(self.forward_layers, self.backward_layers)):
             forward_out = _run_rnn(forward_rnn, hidden, compute_dtype)
-            reversed_input = hidden.gather(1, reverse.expand(-1, -1, hidden.shape[2]))
-            backward_out = _run_rnn(backward_rnn, reversed_input, compute_dtype)
-            backward_out = backward_out.gather(1, reverse.expand(-1, -1, backward_out.shape[2]))
-            hidden = torch.cat([forward_out, backward_out], dim=2)
+            backward_read = _run_rnn(backward_rnn, _reorder(hidden, reverse), compute_dtype)
+            if last_apart and layer == len(self.forward_layers) - 1:
+                return outputs, (forward_out, backward_read, reverse)
+            hidden = torch.cat([forward_out, _reorder(backward_read, reverse)], dim=2)
             outputs.append(hidden)
-        return outputs
+        return outputs, None
+
+
+def _reorder(sequences: Tensor, index: Tensor) -> Tensor:
+    """(batch, length, width) sequences with each one's positions taken in `index` order."""
+    return sequences.gather(1, index.expand(-1, -1, sequences.shape[2]))
 
 
 def _run_rnn(rnn: nn.Module, inputs: Tensor, compute_dtype: Optional[torch.dtype]) -> Tensor:
@@ -210,9 +262,11 @@ class BiRNNEncoder(nn.Module):
         when not training (see spacy_rnn_ner.models.birnn.INFERENCE_PRECISIONS).
         """
         use_dropout = dropout > 0.0 and self.training
+        compute_dtype = torch.bfloat16 if inference_dtype == "bfloat16" and not self.training else None
+        if not torch.is_grad_enabled() and not use_dropout:
+            return self.predict_scores(inputs, lengths, groups, compute_dtype)
         if use_dropout:
             inputs = nn.functional.dropout(inputs, dropout, training=True)
-        compute_dtype = torch.bfloat16 if inference_dtype == "bfloat16" and not self.training else None
         layers = self.rnn.layer_outputs(inputs, lengths, compute_dtype)
         hidden = layers[-1]
         if use_dropout:
@@ -228,6 +282,33 @@ class BiRNNEncoder(nn.Module):
             self.lm_loss_sum = self.lm_loss_sum + loss.detach()  # a tensor: no device sync here
             scores = _WithAuxiliaryLoss.apply(scores, loss, lm_scale)
         return scores
+
+    def predict_scores(
+        self, inputs: Tensor, lengths: Tensor, groups: Optional[Tensor], compute_dtype: Optional[torch.dtype]
+    ) -> Tensor:
+        """`forward`'s tag scores without dropout or the language model, for prediction.
+
+        The output layer is linear, so each direction's states are projected apart
+        and summed: only the backward direction's projections (a few scores per
+        token, not hidden_width states) are put back in reading order, and the
+        two directions' states are never concatenated.
+        """
+        forward_states, backward_states, reverse = self.rnn.last_layer_directions(inputs, lengths, compute_dtype)
+        width = forward_states.shape[2]
+        weight = self.output.weight
+        n_parts = weight.shape[1] // (2 * width)  # [own; pooled] with doc pooling, else [own]
+        forward_weight = torch.cat([weight[:, 2 * width * p : 2 * width * p + width] for p in range(n_parts)])
+        backward_weight = torch.cat([weight[:, 2 * width * p + width : 2 * width * (p + 1)] for p in range(n_parts)])
+        projected = nn.functional.linear(forward_states, forward_weight) + _reorder(
+            nn.functional.linear(backward_states, backward_weight), reverse
+        )
+        n_tags = weight.shape[0]
+        own = projected[:, :, :n_tags] + self.output.bias
+        if not self.doc_pooling:
+            return own
+        if groups is None:
+            raise ValueError("doc_pooling needs the group id of each token.")
+        return own + group_means(projected[:, :, n_tags:], groups, lengths)
 
     def pop_lm_loss(self) -> float:
         """The language-model loss summed over the batches since the last call."""

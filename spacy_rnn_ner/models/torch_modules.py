@@ -37,11 +37,12 @@ class CharCNN(nn.Module):
         self.filters = nn.ModuleList(nn.Linear(width * char_width, n_filters) for width in window_widths)
 
     def forward(self, char_ids: Tensor, token_types: Tensor, dropout: float = 0.0) -> Tensor:
-        if not torch.is_grad_enabled() and not (dropout > 0.0 and self.training):
+        use_dropout = dropout > 0.0 and self.training
+        if not torch.is_grad_enabled() and not use_dropout:
             return self.features_by_lookup(char_ids)[token_types]
         padding = (char_ids == 0).unsqueeze(2)
         embedded = self.embed(char_ids)
-        if dropout > 0.0 and self.training:
+        if use_dropout:
             embedded = nn.functional.dropout(embedded, dropout, training=True)
         n_chars = char_ids.shape[1]
         pooled = []
@@ -49,8 +50,7 @@ class CharCNN(nn.Module):
             left = (width - 1) // 2
             padded = nn.functional.pad(embedded, (0, 0, left, width - 1 - left))
             windows = torch.cat([padded[:, i : i + n_chars] for i in range(width)], dim=2)
-            features = linear(windows).masked_fill(padding, -1e4)
-            pooled.append(torch.tanh(features.max(dim=1).values))
+            pooled.append(_max_pool_words(linear(windows), padding))
         return torch.cat(pooled, dim=1)[token_types]
 
     def features_by_lookup(self, char_ids: Tensor) -> Tensor:
@@ -77,9 +77,14 @@ class CharCNN(nn.Module):
             features = nn.functional.embedding_bag(
                 flat_ids.reshape(-1, width), tables.reshape(-1, n_filters), mode="sum"
             ).view(n_types, n_chars, n_filters)
-            features = (features + linear.bias).masked_fill(padding, -1e4)
-            pooled.append(torch.tanh(features.max(dim=1).values))
+            pooled.append(_max_pool_words(features + linear.bias, padding))
         return torch.cat(pooled, dim=1)
+
+
+def _max_pool_words(features: Tensor, padding: Tensor) -> Tensor:
+    """(n_types, n_chars, n_filters) filter responses -> (n_types, n_filters): the
+    tanh of each filter's maximum over the word's characters (padding excluded)."""
+    return torch.tanh(features.masked_fill(padding, -1e4).max(dim=1).values)
 
 
 class BiRNN(nn.Module):

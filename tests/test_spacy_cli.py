@@ -23,7 +23,7 @@ def convert_sample(directory) -> None:
 @pytest.fixture(scope="module")
 def trained_dir(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cli")
-    train_on_sample("rnn_ner.cfg", tmp, max_steps=600, hidden_width=384)  # as .ci/demo trains
+    train_on_sample("rnn_ner.cfg", tmp, max_steps=600, hidden_width=512)  # as .ci/demo trains
     return tmp
 
 

@@ -28,7 +28,7 @@ PRESET_PENALTY = -100000.0  # tag score outside what a preset entity allows
 DEFAULT_MODEL_CONFIG = """
 [model]
 @architectures = "spacy_rnn_ner.BiRNNTagger.v3"
-hidden_width = 384
+hidden_width = 512
 depth = 1
 rnn_type = "lstm"
 dropout = 0.5

@@ -6,7 +6,11 @@
 
 Each round runs `nlp.pipe` (batch 256) over the raw test texts with every pipeline
 one after the other; the best of the rounds is printed in words/s (spaCy tokens).
-Timing in turn cancels much of the machine's drift between separate runs.
+Timing in turn cancels much of the machine's drift between separate runs, but
+pipelines in one process slow each other (see docs/benchmarks.md): for comparisons,
+run one pipeline per process. On the project's VM glibc's memory trimming costs spaCy's
+`ner` up to a third of its speed; time with and without it
+(MALLOC_TRIM_THRESHOLD_=4000000000 MALLOC_TOP_PAD_=1000000000 in the environment).
 Needs `python bench/conll2003.py prepare` first.
 """
 import argparse

@@ -13,7 +13,10 @@ config `spacy init config -p ner -o efficiency` writes (bench/configs/) for
 spaCy's ner, on the same DocBin files (documents kept whole). `measure` loads
 both model-best pipelines in one process and, on the same machine and data,
 scores dev and test on the CoNLL tokens (spaCy's ents scorer and seqeval), and
-times `nlp.pipe` on the raw test texts (spaCy's tokenizer included).
+times `nlp.pipe` on the raw test texts (spaCy's tokenizer included). Its speed
+figures are of pipelines sharing a process, which slowed spaCy's ner on the
+project's VM (glibc's memory trimming; docs/benchmarks.md): compare speed with
+bench/pipe_speed.py, one pipeline per process.
 """
 import argparse
 import json

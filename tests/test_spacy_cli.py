@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+from typing import Optional
 
 import pytest
 
@@ -23,18 +24,20 @@ def convert_sample(directory) -> None:
 @pytest.fixture(scope="module")
 def trained_dir(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cli")
-    train_on_sample("rnn_ner.cfg", tmp, max_steps=600, hidden_width=512)  # as .ci/demo trains
+    train_on_sample("rnn_ner.cfg", tmp, max_steps=600)  # the config's width, as .ci/demo trains
     return tmp
 
 
-def train_on_sample(config: str, directory, max_steps: int, hidden_width: int) -> None:
-    """Convert the sample corpus into `directory` and `spacy train` a config on it."""
+def train_on_sample(config: str, directory, max_steps: int, hidden_width: Optional[int] = None) -> None:
+    """Convert the sample corpus into `directory` and `spacy train` a config on it
+    (with the config's BiRNN width unless `hidden_width` is given)."""
     convert_sample(directory)
+    width = [] if hidden_width is None else ["--components.rnn_ner.model.hidden_width", str(hidden_width)]
     run(
         "spacy", "train", str(CONFIGS / config), "--output", str(directory / "model"),
         "--paths.train", str(directory / "train.spacy"), "--paths.dev", str(directory / "dev.spacy"),
         "--training.max_steps", str(max_steps), "--training.eval_frequency", str(max_steps // 2),
-        "--components.rnn_ner.model.hidden_width", str(hidden_width),
+        *width,
     )
 
 

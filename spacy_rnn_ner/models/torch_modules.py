@@ -300,15 +300,14 @@ class BiRNNEncoder(nn.Module):
         """
         forward_states, backward_states, reverse = self.rnn.last_layer_directions(inputs, lengths, compute_dtype)
         width = forward_states.shape[2]
-        n_tags = self.output.weight.shape[0]
-        # input columns: [own; pooled] with doc pooling, else [own], each [forward; backward];
-        # rows of each direction's weight: the tags of each part in turn
-        by_part = self.output.weight.view(n_tags, -1, 2, width).transpose(0, 1)
-        forward_weight = by_part[:, :, 0].reshape(-1, width)
-        backward_weight = by_part[:, :, 1].reshape(-1, width)
+        weight = self.output.weight
+        n_parts = weight.shape[1] // (2 * width)  # [own; pooled] with doc pooling, else [own]
+        forward_weight = torch.cat([weight[:, 2 * width * p : 2 * width * p + width] for p in range(n_parts)])
+        backward_weight = torch.cat([weight[:, 2 * width * p + width : 2 * width * (p + 1)] for p in range(n_parts)])
         projected = nn.functional.linear(forward_states, forward_weight) + _reorder(
             nn.functional.linear(backward_states, backward_weight), reverse
         )
+        n_tags = weight.shape[0]
         own = projected[:, :, :n_tags] + self.output.bias
         if not self.doc_pooling:
             return own

@@ -36,6 +36,11 @@ print(json.dumps({"one": one, "two": two, "parent_threads": torch.get_num_thread
 """
 
 
+def _spans(runs: list) -> list:
+    """Each document's entities as [start_char, end_char, label], without confidence."""
+    return [[ent[:3] for ent in ents] for ents in runs]
+
+
 def test_pipe_two_processes_equals_one(trained_nlp_path, tmp_path):
     texts = (ROOT / "corpus" / "texts.txt").read_text(encoding="utf8").splitlines()[:24]
     (tmp_path / "texts.txt").write_text("\n".join(texts) + "\n", encoding="utf8")
@@ -52,7 +57,12 @@ def test_pipe_two_processes_equals_one(trained_nlp_path, tmp_path):
     assert len(result["one"]) == len(texts)
     assert sum(len(ents) for ents in result["one"]) > len(texts) // 2
     assert all(ent[3] is not None and 0.0 < ent[3] <= 1.0 for ents in result["one"] for ent in ents)
-    assert result["two"] == result["one"]
+    # Same spans and labels; the confidences agree only to rounding, since the
+    # children run one torch thread and the parent two, and a matrix product's
+    # sums are added up in a different order.
+    assert _spans(result["two"]) == _spans(result["one"])
+    for ents_two, ents_one in zip(result["two"], result["one"]):
+        assert [ent[3] for ent in ents_two] == pytest.approx([ent[3] for ent in ents_one], abs=1e-3)
     assert result["parent_threads"] == 2  # the hook only changes the children
 
 
